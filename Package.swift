@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "casewatch",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "casewatch", targets: ["casewatch"]),
+        .library(name: "CaseCatalog", targets: ["CaseCatalog"]),
+        .library(name: "CaseMatcher", targets: ["CaseMatcher"]),
+        .library(name: "LogSources", targets: ["LogSources"]),
+        .library(name: "Alerting", targets: ["Alerting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries: one system-library target each, a module map over one shim header.
+        .systemLibrary(
+            name: "CVectorscan", path: "Sources/CVectorscan", pkgConfig: "libhs",
+            providers: [.apt(["libhyperscan-dev"])]),
+        .systemLibrary(
+            name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(
+            name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+
+        .target(
+            name: "CaseCatalog",
+            dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "CaseMatcher",
+            dependencies: ["CaseCatalog", "CVectorscan", "CPCRE2"]),
+        .target(
+            name: "LogSources",
+            dependencies: ["CZlib", "CSystemd"]),
+        .target(
+            name: "Alerting",
+            dependencies: [
+                "CaseCatalog", "CaseMatcher", "LogSources", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "casewatch",
+            dependencies: [
+                "CaseCatalog", "CaseMatcher", "LogSources", "Alerting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .testTarget(name: "CaseCatalogTests", dependencies: ["CaseCatalog"]),
+        .testTarget(name: "CaseMatcherTests", dependencies: ["CaseMatcher", "CaseCatalog", "LogSources"]),
+        .testTarget(name: "AlertingTests", dependencies: ["Alerting", "CaseMatcher", "CaseCatalog", "LogSources"]),
+        .testTarget(name: "LogSourcesTests", dependencies: ["LogSources"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CaseCatalog"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// zlib: gzip-compressed log files.
+#include <zlib.h>

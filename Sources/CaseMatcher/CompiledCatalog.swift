@@ -1,0 +1,177 @@
+import CVectorscan
+import CaseCatalog
+import Foundation
+
+/// The whole catalog compiled into one Hyperscan-API block-mode database: one pattern id per
+/// symptom. Immutable and shared by every scanning task; each task scans with its own
+/// `MatchScratch`.
+public final class CompiledCatalog: @unchecked Sendable {
+    /// One symptom as the matcher sees it.
+    public struct Pattern: Sendable {
+        public var caseIndex: Int
+        public var symptomIndex: Int
+        public var regex: String
+        public var caseless: Bool
+        /// Compiled with HS_FLAG_PREFILTER: Hyperscan may over-report; PCRE2 decides.
+        public var prefiltered: Bool
+        public var scope: Scope
+    }
+
+    public let catalog: Catalog
+    public let patterns: [Pattern]
+    /// True when the database came from the on-disk cache.
+    public let loadedFromCache: Bool
+    let database: OpaquePointer?
+
+    /// Compiles the catalog's symptoms. With a `cacheDirectory`, a database compiled earlier
+    /// from the same patterns by the same library version is loaded instead, and a fresh one is
+    /// saved there.
+    public init(catalog: Catalog, cacheDirectory: String? = nil) throws(CatalogErrors) {
+        self.catalog = catalog
+        var patterns: [Pattern] = []
+        for (ci, c) in catalog.cases.enumerated() {
+            for (si, s) in c.symptoms.enumerated() {
+                patterns.append(Pattern(
+                    caseIndex: ci, symptomIndex: si, regex: s.regex,
+                    caseless: s.flags.contains(.caseless),
+                    prefiltered: Self.needsPrefilter(s.regex), scope: s.scope))
+            }
+        }
+        if patterns.isEmpty {
+            self.patterns = []
+            self.database = nil
+            self.loadedFromCache = false
+            return
+        }
+        let cache = cacheDirectory.map { DatabaseCache(directory: $0) }
+        if let cache, let (db, prefilter) = cache.load(key: Self.cacheKey(patterns)) {
+            for i in patterns.indices { patterns[i].prefiltered = prefilter[i] }
+            self.patterns = patterns
+            self.database = db
+            self.loadedFromCache = true
+            return
+        }
+        // Validate every regex with PCRE2 first: its errors name the offset and are the user's
+        // dialect. Then compile the database, falling back to prefilter mode for a pattern
+        // Hyperscan cannot take exactly.
+        var errors: [CatalogError] = []
+        for p in patterns {
+            do {
+                _ = try PCRE2Pattern(p.regex, caseless: p.caseless, jit: false)
+            } catch {
+                errors.append(Self.error(for: p, in: catalog, "regex does not compile: \(error)"))
+            }
+        }
+        guard errors.isEmpty else { throw CatalogErrors(errors) }
+        while true {
+            do {
+                let db = try Self.compile(patterns)
+                if let cache { cache.store(db, key: Self.cacheKey(patterns), prefilter: patterns.map(\.prefiltered)) }
+                self.patterns = patterns
+                self.database = db
+                self.loadedFromCache = false
+                return
+            } catch {
+                guard let i = error.expression, i < patterns.count else {
+                    throw CatalogErrors([CatalogError(
+                        .invalidPattern, at: SourceLocation(file: "<catalog>", line: 0),
+                        "Failed to compile the pattern database: \(error)")])
+                }
+                if !patterns[i].prefiltered && !Self.isFinal(error.message) {
+                    patterns[i].prefiltered = true
+                    continue
+                }
+                throw CatalogErrors([Self.error(for: patterns[i], in: catalog, "Hyperscan cannot compile this regex: \(error.message)")])
+            }
+        }
+    }
+
+    deinit { if let database { hs_free_database(database) } }
+
+    /// Errors no prefilter mode can cure.
+    private static func isFinal(_ message: String) -> Bool {
+        message.contains("empty") || message.contains("Invalid flag")
+    }
+
+    private static func error(for p: Pattern, in catalog: Catalog, _ message: String) -> CatalogError {
+        let c = catalog.cases[p.caseIndex]
+        let s = c.symptoms[p.symptomIndex]
+        return CatalogError(
+            .invalidPattern, at: s.location, field: "symptoms[\(p.symptomIndex)].regex (\(s.id))",
+            caseID: c.id, message)
+    }
+
+    /// Back-references and look-around are outside what Hyperscan matches exactly.
+    static func needsPrefilter(_ regex: String) -> Bool {
+        let b = Array(regex.utf8)
+        var i = 0
+        while i + 1 < b.count {
+            if b[i] == UInt8(ascii: "\\") {
+                let n = b[i + 1]
+                if (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(n) || n == UInt8(ascii: "g") || n == UInt8(ascii: "k") {
+                    return true
+                }
+                i += 2
+                continue
+            }
+            if b[i] == UInt8(ascii: "("), b[i + 1] == UInt8(ascii: "?"), i + 2 < b.count {
+                let n = b[i + 2]
+                if n == UInt8(ascii: "=") || n == UInt8(ascii: "!") { return true }
+                if n == UInt8(ascii: "<"), i + 3 < b.count, b[i + 3] == UInt8(ascii: "=") || b[i + 3] == UInt8(ascii: "!") {
+                    return true
+                }
+            }
+            i += 1
+        }
+        return false
+    }
+
+    static func flags(_ p: Pattern) -> UInt32 {
+        var flags = UInt32(HS_FLAG_MULTILINE)
+        if p.caseless { flags |= UInt32(HS_FLAG_CASELESS) }
+        if p.prefiltered { flags |= UInt32(HS_FLAG_PREFILTER) }
+        return flags
+    }
+
+    /// The corresponding C function is `hs_compile_multi`.
+    static func compile(_ patterns: [Pattern]) throws(VectorscanError) -> OpaquePointer {
+        let cStrings = patterns.map { strdup($0.regex) }
+        defer { cStrings.forEach { free($0) } }
+        var expressions = cStrings.map { UnsafePointer($0) }
+        var flags = patterns.map(flags)
+        var ids = (0..<patterns.count).map { UInt32($0) }
+        var db: OpaquePointer? = nil
+        var compileError: UnsafeMutablePointer<hs_compile_error_t>? = nil
+        let rc = hs_compile_multi(&expressions, &flags, &ids, UInt32(patterns.count), UInt32(HS_MODE_BLOCK), nil, &db, &compileError)
+        if rc != HS_SUCCESS {
+            var message = "Failed to compile the pattern database"
+            var expression: Int? = nil
+            if let compileError {
+                message = String(cString: compileError.pointee.message)
+                if compileError.pointee.expression >= 0 { expression = Int(compileError.pointee.expression) }
+                hs_free_compile_error(compileError)
+            }
+            throw VectorscanError(.init(rc), message, expression: expression)
+        }
+        return db!
+    }
+
+    /// Everything that decides the compiled bytes: the library and the patterns with their flags.
+    static func cacheKey(_ patterns: [Pattern]) -> [UInt8] {
+        var key = "casewatch-db-1\n\(vectorscanVersion)\n"
+        #if arch(x86_64)
+        key += "x86_64\n"
+        #elseif arch(arm64)
+        key += "arm64\n"
+        #endif
+        for p in patterns {
+            key += "\(p.caseless ? "i" : "-")\(p.regex.utf8.count):\(p.regex)\n"
+        }
+        return Array(key.utf8)
+    }
+
+    /// Allocates a scratch space for one scanning task.
+    public func makeScratch() throws(VectorscanError) -> MatchScratch {
+        try MatchScratch(self)
+    }
+}

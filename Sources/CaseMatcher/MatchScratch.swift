@@ -1,0 +1,177 @@
+import CVectorscan
+import CaseCatalog
+import Foundation
+
+/// A confirmed symptom match in one line of a scanned chunk.
+public struct SymptomMatch {
+    /// Index into `CompiledCatalog.patterns`.
+    public var pattern: Int
+    /// The line's bytes in the chunk, without its terminator.
+    public var line: Range<Int>
+    /// The matched bytes, relative to the chunk.
+    public var span: Range<Int>
+    /// Named captures that took part in the match, in group order.
+    public var captures: [(name: String, value: String)]
+}
+
+/// Which patterns apply to one stream, decided once per stream from the scopes.
+public struct PatternFilter: Sendable {
+    let admitted: [Bool]
+
+    public func admits(_ pattern: Int) -> Bool { admitted[pattern] }
+}
+
+extension CompiledCatalog {
+    /// The filter for a stream of this origin; `nil` when every pattern applies.
+    public func filter(for origin: Origin) -> PatternFilter? {
+        let admitted = patterns.map { $0.scope.admits(origin) }
+        return admitted.allSatisfy { $0 } ? nil : PatternFilter(admitted: admitted)
+    }
+}
+
+/// Raw hits as Hyperscan reports them: `end offset << 24 | pattern id`, so sorting orders them
+/// by position. Grows only when a chunk has more hits than ever before.
+struct HitBuffer {
+    var base: UnsafeMutablePointer<UInt64>
+    var count = 0
+    var capacity: Int
+    var overflowed = false
+
+    static let idBits: UInt64 = 24
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    mutating func append(_ id: UInt32, _ end: UInt64) {
+        if count == capacity {
+            let bigger = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity * 2)
+            bigger.moveInitialize(from: base, count: count)
+            base.deallocate()
+            base = bigger
+            capacity *= 2
+        }
+        base[count] = end << Self.idBits | UInt64(id)
+        count += 1
+    }
+}
+
+private let onMatch: @convention(c) (UInt32, UInt64, UInt64, UInt32, UnsafeMutableRawPointer?) -> Int32 = {
+    id, _, end, _, context in
+    context!.assumingMemoryBound(to: HitBuffer.self).pointee.append(id, end)
+    return 0
+}
+
+/// One scanning task's mutable state: the Hyperscan scratch, the hit buffer, and PCRE2 patterns
+/// with their match data (compiled on a pattern's first hit). Not shareable between tasks.
+public final class MatchScratch {
+    public let compiled: CompiledCatalog
+    private var scratch: OpaquePointer?
+    private var hits: UnsafeMutablePointer<HitBuffer>
+    private var confirmers: [(pattern: PCRE2Pattern, data: PCRE2MatchData)?]
+    /// Per pattern, 1 + the start of the last line it was tried on, to try each line once.
+    private var triedAt: [Int]
+
+    /// The corresponding C function is `hs_alloc_scratch`.
+    init(_ compiled: CompiledCatalog) throws(VectorscanError) {
+        self.compiled = compiled
+        if let db = compiled.database {
+            try VectorscanError.check(hs_alloc_scratch(db, &scratch), "Failed to allocate scratch")
+        }
+        hits = .allocate(capacity: 1)
+        hits.initialize(to: HitBuffer(capacity: 256))
+        confirmers = Array(repeating: nil, count: compiled.patterns.count)
+        triedAt = Array(repeating: 0, count: compiled.patterns.count)
+    }
+
+    deinit {
+        if let scratch { hs_free_scratch(scratch) }
+        hits.pointee.base.deallocate()
+        hits.deallocate()
+    }
+
+    /// Scans a chunk of whole lines separated by `\n` (the last may lack it) and calls `body`
+    /// for every (pattern, line) pair that PCRE2 confirms, in line order.
+    /// The corresponding C function is `hs_scan`.
+    public func scan(
+        _ chunk: UnsafeRawBufferPointer, filter: PatternFilter? = nil,
+        _ body: (SymptomMatch) throws -> Void
+    ) throws {
+        guard let db = compiled.database, chunk.count > 0 else { return }
+        hits.pointee.count = 0
+        let base = chunk.baseAddress!.assumingMemoryBound(to: CChar.self)
+        try VectorscanError.check(
+            hs_scan(db, base, UInt32(chunk.count), 0, scratch, onMatch, hits),
+            "Failed to scan")
+        let count = hits.pointee.count
+        if count == 0 { return }
+        var raw = UnsafeMutableBufferPointer(start: hits.pointee.base, count: count)
+        raw.sort()
+
+        defer {
+            // Reset for the next chunk, whose offsets start again at 0.
+            for packed in raw { triedAt[Int(packed & (1 << HitBuffer.idBits - 1))] = 0 }
+        }
+        let bytes = chunk.bindMemory(to: UInt8.self)
+        var lineStart = 0, lineEnd = -1
+        for packed in raw {
+            let id = Int(packed & (1 << HitBuffer.idBits - 1))
+            let end = Int(packed >> HitBuffer.idBits)
+            let last = max(end - 1, 0)
+            if last < lineStart || last > lineEnd {
+                // The line holding the last matched byte; a `\n` belongs to the line it ends.
+                lineStart = last
+                while lineStart > 0 && bytes[lineStart - 1] != 0x0A { lineStart -= 1 }
+                if bytes[last] == 0x0A {
+                    lineEnd = last
+                } else {
+                    lineEnd = last
+                    while lineEnd < bytes.count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
+                }
+            }
+            if triedAt[id] == lineStart + 1 { continue }
+            triedAt[id] = lineStart + 1
+            if let filter, !filter.admits(id) { continue }
+            if let match = confirm(id, UnsafeRawBufferPointer(rebasing: chunk[lineStart..<lineEnd]), offset: lineStart) {
+                try body(match)
+            }
+        }
+    }
+
+    /// Runs one pattern's PCRE2 program over one line: the exact answer and the captures.
+    private func confirm(_ id: Int, _ line: UnsafeRawBufferPointer, offset: Int) -> SymptomMatch? {
+        guard let (pattern, data) = confirmer(id), pattern.match(line, data), let span = data.range(0) else {
+            return nil
+        }
+        var captures: [(String, String)] = []
+        for (name, group) in pattern.names {
+            if let r = data.range(group) {
+                captures.append((name, String(decoding: UnsafeRawBufferPointer(rebasing: line[r]), as: UTF8.self)))
+            }
+        }
+        return SymptomMatch(
+            pattern: id, line: offset..<offset + line.count,
+            span: offset + span.lowerBound..<offset + span.upperBound, captures: captures)
+    }
+
+    private func confirmer(_ id: Int) -> (PCRE2Pattern, PCRE2MatchData)? {
+        if let c = confirmers[id] { return c }
+        let p = compiled.patterns[id]
+        // Validated when the database was built; a failure here means the cache lied.
+        guard let pattern = try? PCRE2Pattern(p.regex, caseless: p.caseless) else { return nil }
+        let c = (pattern, PCRE2MatchData(pairs: pattern.captureCount + 1))
+        confirmers[id] = c
+        return c
+    }
+
+    /// The reference answer: every pattern run alone through PCRE2 over one line, no Hyperscan.
+    /// For parity tests and the comparison benchmark.
+    public func referenceMatches(_ line: UnsafeRawBufferPointer, filter: PatternFilter? = nil) -> [Int] {
+        compiled.patterns.indices.filter { id in
+            if let filter, !filter.admits(id) { return false }
+            guard let (pattern, data) = confirmer(id) else { return false }
+            return pattern.match(line, data)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Alerting
+import ArgumentParser
+import CaseCatalog
+import Foundation
+
+struct Cases: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Browse the case catalog.",
+        subcommands: [List.self, Show.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every case: id, severity, title.")
+
+        @OptionGroup var catalog: CatalogOptions
+        @OptionGroup var languageOption: LanguageOption
+        @Option(help: "Output format: text or json.") var format: AlertFormatter.Format = .text
+
+        func run() throws {
+            let cat = try loadOrExit(catalog)
+            let language = languageOption.language
+            switch format {
+            case .json:
+                for c in cat.cases { print(CaseJSON.encode(c)) }
+            case .text:
+                let width = cat.cases.map(\.id.count).max() ?? 0
+                for c in cat.cases {
+                    let id = c.id.padding(toLength: width, withPad: " ", startingAt: 0)
+                    let sev = c.severity.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+                    let mark = c.hasLogSignature ? "" : (language == .zh ? "  （无日志特征）" : "  (no log signature)")
+                    print("\(id)  \(sev)  \(c.title[language])\(mark)")
+                }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one case: symptoms, diagnosis and fix.")
+
+        @OptionGroup var catalog: CatalogOptions
+        @OptionGroup var languageOption: LanguageOption
+        @Option(help: "Output format: text or json.") var format: AlertFormatter.Format = .text
+        @Argument(help: "The case id.") var id: String
+
+        func run() throws {
+            let cat = try loadOrExit(catalog)
+            guard let c = cat[id] else {
+                FileHandle.standardError.write(Data("casewatch: no case with id '\(id)' (see `casewatch cases list`)\n".utf8))
+                throw ExitCode(2)
+            }
+            if format == .json {
+                print(CaseJSON.encode(c))
+                return
+            }
+            let l = languageOption.language
+            let zh = l == .zh
+            var out = "\(c.id)  [\(c.severity.rawValue)]\n  \(c.title[l])\n  \(c.title[zh ? .en : .zh])\n\n"
+            out += (zh ? "来源: " : "Source: ") + "\(c.source.seed) — \(c.source.heading)\n"
+            out += (zh ? "定义于: " : "Defined in: ") + "\(c.location)\n\n"
+            if c.symptoms.isEmpty {
+                out += zh ? "日志特征: 无（此案例只在网页界面上表现）\n\n" : "Symptoms: none (this case shows only on a web page)\n\n"
+            } else {
+                out += zh ? "日志特征:\n" : "Symptoms:\n"
+                for s in c.symptoms {
+                    out += "  \(s.id): \(s.regex)\(s.flags.contains(.caseless) ? "  (caseless)" : "")\n"
+                }
+                if let t = c.trigger, !t.steps.isEmpty {
+                    let steps = t.steps.map { $0.joined(separator: "|") }.joined(separator: " → ")
+                    out += (zh ? "  触发: 依次出现 " : "  Trigger: in order ") + steps + (zh ? "，\(Int(t.window)) 秒内\n" : " within \(Int(t.window))s\n")
+                }
+                out += "\n"
+            }
+            out += (zh ? "原因:\n" : "Diagnosis:\n") + indented(c.diagnosis[l]) + "\n"
+            out += (zh ? "处理:\n" : "Fix:\n") + indented(c.fix.text[l]) + "\n"
+            for command in c.fix.commands { out += "    $ \(command)\n" }
+            if let example = c.examples.match.first {
+                out += "\n" + (zh ? "示例日志:\n" : "Example:\n") + indented(example)
+            }
+            print(out, terminator: out.hasSuffix("\n") ? "" : "\n")
+        }
+
+        private func indented(_ s: String) -> String {
+            s.trimmingCharacters(in: .newlines).split(separator: "\n", omittingEmptySubsequences: false)
+                .map { "    " + $0 }.joined(separator: "\n") + "\n"
+        }
+    }
+}
+
+func loadOrExit(_ options: CatalogOptions) throws -> Catalog {
+    do {
+        return try options.loadCatalog()
+    } catch {
+        FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+/// The JSON form of a case, as `cases list/show --format json` print it.
+enum CaseJSON {
+    struct Text: Encodable { var en: String; var zh: String }
+    struct SymptomJSON: Encodable { var id: String; var regex: String; var flags: [String] }
+    struct Body: Encodable {
+        var id: String
+        var severity: String
+        var title: Text
+        var source: [String: String]
+        var symptoms: [SymptomJSON]
+        var log_signature: Bool
+        var supersedes: [String]
+        var diagnosis: Text
+        var fix: Text
+        var fix_commands: [String]
+        var examples: [String: [String]]
+    }
+
+    static func encode(_ c: Case) -> String {
+        let body = Body(
+            id: c.id, severity: c.severity.rawValue, title: Text(en: c.title.en, zh: c.title.zh),
+            source: ["seed": c.source.seed, "heading": c.source.heading],
+            symptoms: c.symptoms.map { SymptomJSON(id: $0.id, regex: $0.regex, flags: $0.flags.contains(.caseless) ? ["caseless"] : []) },
+            log_signature: c.hasLogSignature, supersedes: c.supersedes,
+            diagnosis: Text(en: c.diagnosis.en, zh: c.diagnosis.zh), fix: Text(en: c.fix.text.en, zh: c.fix.text.zh),
+            fix_commands: c.fix.commands, examples: ["match": c.examples.match, "no_match": c.examples.noMatch])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(body)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}

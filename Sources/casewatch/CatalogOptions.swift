@@ -1,0 +1,84 @@
+import Alerting
+import ArgumentParser
+import CaseCatalog
+import CaseMatcher
+import Foundation
+
+/// Where the case catalog comes from, shared by every command.
+struct CatalogOptions: ParsableArguments {
+    @Option(name: .customLong("patterns"), help: ArgumentHelp(
+        "A directory of case files to add to the built-in catalog (repeatable).", valueName: "DIR"))
+    var patternDirectories: [String] = []
+
+    @Flag(help: "Do not load the built-in catalog; only the --patterns directories.")
+    var noBuiltin = false
+
+    @Option(help: ArgumentHelp("Where compiled pattern databases are cached.", valueName: "DIR"))
+    var cacheDir: String?
+
+    @Flag(help: "Neither read nor write the compiled-database cache.")
+    var noCache = false
+
+    /// The built-in catalog: $CASEWATCH_PATTERNS, the installed share directory, or the
+    /// source tree this binary was built from.
+    static var builtinDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        if let dir = env["CASEWATCH_PATTERNS"], !dir.isEmpty { return dir }
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let installed = exe.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("share/casewatch/patterns").path
+        if FileManager.default.fileExists(atPath: installed) { return installed }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Patterns").path
+    }
+
+    var directories: [String] {
+        (noBuiltin ? [] : [Self.builtinDirectory]) + patternDirectories
+    }
+
+    var cacheDirectory: String? {
+        if noCache { return nil }
+        if let cacheDir { return cacheDir }
+        let env = ProcessInfo.processInfo.environment
+        if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/casewatch" }
+        if let home = env["HOME"], !home.isEmpty { return home + "/.cache/casewatch" }
+        return nil
+    }
+
+    func loadCatalog() throws -> Catalog {
+        do {
+            return try Catalog.load(directories: directories)
+        } catch {
+            throw CatalogFailure(errors: error)
+        }
+    }
+
+    func compile(_ catalog: Catalog) throws -> CompiledCatalog {
+        do {
+            return try CompiledCatalog(catalog: catalog, cacheDirectory: cacheDirectory)
+        } catch {
+            throw CatalogFailure(errors: error)
+        }
+    }
+}
+
+/// A catalog that does not load: every error on its own line, then exit 2.
+struct CatalogFailure: Error, CustomStringConvertible {
+    var errors: CatalogErrors
+    var description: String {
+        "Failed to load the case catalog (\(errors.errors.count) error\(errors.errors.count == 1 ? "" : "s")):\n"
+            + errors.description
+    }
+}
+
+struct LanguageOption: ParsableArguments {
+    @Option(help: "Output language: zh or en (default: from LC_ALL / LC_MESSAGES / LANG).")
+    var lang: Language?
+
+    var language: Language {
+        lang ?? Language.fromEnvironment(ProcessInfo.processInfo.environment)
+    }
+}
+
+extension Language: ExpressibleByArgument {}
+extension AlertFormatter.Format: ExpressibleByArgument {}
