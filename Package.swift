@@ -54,10 +54,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        .testTarget(name: "CaseCatalogTests", dependencies: ["CaseCatalog"]),
-        .testTarget(name: "CaseMatcherTests", dependencies: ["CaseMatcher", "CaseCatalog", "LogSources"]),
-        .testTarget(name: "AlertingTests", dependencies: ["Alerting", "CaseMatcher", "CaseCatalog", "LogSources"]),
-        .testTarget(name: "LogSourcesTests", dependencies: ["LogSources"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["CaseCatalog"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CaseCatalogTests", dependencies: ["CaseCatalog", "TestSupport"]),
+        .testTarget(
+            name: "CaseMatcherTests",
+            dependencies: ["CaseMatcher", "CaseCatalog", "LogSources", "Alerting", "TestSupport"]),
+        .testTarget(name: "AlertingTests", dependencies: ["Alerting", "CaseMatcher", "CaseCatalog", "TestSupport"]),
+        .testTarget(name: "LogSourcesTests", dependencies: ["LogSources", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CaseCatalog", "TestSupport"]),
     ]
 )

@@ -6,15 +6,25 @@ import LogSources
 /// catalog, confirm hits with PCRE2, number the lines, and correlate the symptoms into alerts.
 /// `casewatch scan` and the tests drive it with whole files; the daemon with one stream each.
 public final class LogScanner {
+    /// Which engine finds the symptoms.
+    public enum Engine: Sendable {
+        /// One Hyperscan pass per chunk, PCRE2 on the hits: the product.
+        case compiled
+        /// Every symptom alone through PCRE2 on every line: the reference for parity tests.
+        case reference
+    }
+
     public let compiled: CompiledCatalog
+    public let engine: Engine
     private let scratch: MatchScratch
     public private(set) var correlator: Correlator
     private var filters: [Origin: PatternFilter?] = [:]
     /// Symptom hits seen so far (before correlation).
     public private(set) var symptomHits = 0
 
-    public init(compiled: CompiledCatalog) throws {
+    public init(compiled: CompiledCatalog, engine: Engine = .compiled) throws {
         self.compiled = compiled
+        self.engine = engine
         scratch = try compiled.makeScratch()
         correlator = Correlator(catalog: compiled.catalog)
     }
@@ -36,7 +46,8 @@ public final class LogScanner {
         let filter = filter(for: origin)
         var counted = 0
         var lineNumber = firstLine
-        try scratch.scan(chunk, filter: filter) { match in
+        let run = engine == .compiled ? scratch.scan : scratch.referenceScan
+        try run(chunk, filter) { match in
             lineNumber += countNewlines(UnsafeRawBufferPointer(rebasing: chunk[counted..<match.line.lowerBound]))
             counted = match.line.lowerBound
             symptomHits += 1

@@ -27,7 +27,11 @@ public enum CatalogLoader {
     public static func parse(_ text: String, file: String) throws(CatalogErrors) -> [Case] {
         var documents: [Node] = []
         do {
-            for node in try Yams.compose_all(yaml: text) { documents.append(node) }
+            // YamlSequence stops at a syntax error and keeps it aside: check it, or the
+            // documents after a broken one would vanish without a word.
+            var sequence = try Yams.compose_all(yaml: text)
+            while let node = sequence.next() { documents.append(node) }
+            if let error = sequence.error { throw error }
         } catch let error as YamlError {
             throw CatalogErrors([syntaxError(error, file: file)])
         } catch {
@@ -146,6 +150,8 @@ private struct DocumentReader {
     ]
 
     mutating func readCase(_ node: Node) -> Case? {
+        // Name the case in every error, including those about keys before `id`.
+        if case .mapping(let raw) = node, let id = raw["id"]?.string { caseID = id }
         guard let m = mapping(node, "", allowed: Self.caseKeys) else { return nil }
         let id = string(m["id"], "id", parent: node)
         if let id {

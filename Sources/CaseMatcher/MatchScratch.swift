@@ -165,13 +165,24 @@ public final class MatchScratch {
         return c
     }
 
-    /// The reference answer: every pattern run alone through PCRE2 over one line, no Hyperscan.
-    /// For parity tests and the comparison benchmark.
-    public func referenceMatches(_ line: UnsafeRawBufferPointer, filter: PatternFilter? = nil) -> [Int] {
-        compiled.patterns.indices.filter { id in
-            if let filter, !filter.admits(id) { return false }
-            guard let (pattern, data) = confirmer(id) else { return false }
-            return pattern.match(line, data)
+    /// The reference engine: every pattern run alone through PCRE2 over every line, no
+    /// Hyperscan. Same contract as `scan`; for parity tests and the comparison benchmark.
+    public func referenceScan(
+        _ chunk: UnsafeRawBufferPointer, filter: PatternFilter? = nil,
+        _ body: (SymptomMatch) throws -> Void
+    ) throws {
+        guard chunk.count > 0 else { return }
+        let bytes = chunk.bindMemory(to: UInt8.self)
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+            let line = UnsafeRawBufferPointer(rebasing: chunk[start..<end])
+            for id in compiled.patterns.indices {
+                if let filter, !filter.admits(id) { continue }
+                if let match = confirm(id, line, offset: start) { try body(match) }
+            }
+            start = end + 1
         }
     }
 }

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Places the tests need, found from this file's location in the repository.
+public enum Paths {
+    /// The repository root.
+    public static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The built-in catalog.
+    public static var patterns: String { root.appendingPathComponent("Patterns").path }
+
+    /// ../shared beside the repository (the knowledge base and the log corpora).
+    public static var shared: URL { root.deletingLastPathComponent().appendingPathComponent("shared") }
+
+    /// Every log file of ../shared/corpora, sorted (documentation and templates left out).
+    public static var corpusFiles: [String] {
+        let base = shared.appendingPathComponent("corpora")
+        guard let e = FileManager.default.enumerator(atPath: base.path) else { return [] }
+        return e.compactMap { $0 as? String }
+            .filter { f in
+                let name = (f as NSString).lastPathComponent
+                return (name.hasSuffix(".log") || name.hasSuffix(".txt") || name.hasSuffix(".gz"))
+                    && !name.hasPrefix("SOURCE") && !name.hasPrefix("README") && !name.contains("README")
+            }
+            .sorted()
+            .map { base.appendingPathComponent($0).path }
+    }
+
+    /// A fresh temporary directory, removed by the caller with `remove`.
+    public static func temporaryDirectory(_ label: String = "casewatch-test") -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// A small deterministic generator for property tests (SplitMix64), so a failure reproduces.
+public struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
