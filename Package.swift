@@ -61,6 +61,7 @@ let package = Package(
             dependencies: ["CaseMatcher", "CaseCatalog", "LogSources", "Alerting", "TestSupport"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "CaseMatcher", "CaseCatalog", "TestSupport"]),
         .testTarget(name: "LogSourcesTests", dependencies: ["LogSources", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["CaseCatalog", "TestSupport"]),
+        // Runs the built `casewatch` binary as a user would.
+        .testTarget(name: "EndToEndTests", dependencies: ["casewatch", "CaseCatalog", "TestSupport"]),
     ]
 )

@@ -45,6 +45,20 @@ public struct Alert: Sendable {
 
     public var caseID: String { knownCase.id }
 
+    public init(
+        knownCase: Case, origin: Origin, evidence: Evidence, earlier: [Evidence] = [], captures: [Capture] = [],
+        time: Double, supersededBy: [String] = [], explains: [String] = []
+    ) {
+        self.knownCase = knownCase
+        self.origin = origin
+        self.evidence = evidence
+        self.earlier = earlier
+        self.captures = captures
+        self.time = time
+        self.supersededBy = supersededBy
+        self.explains = explains
+    }
+
     /// The fix commands with `{name}` placeholders filled from the captures.
     public var fixCommands: [String] {
         knownCase.fix.commands.map(fill)

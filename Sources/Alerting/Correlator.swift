@@ -37,6 +37,7 @@ public struct Correlator {
         var step = 0
         var count = 0
         var startTime = 0.0
+        var lastLine = 0
         var evidence: [Evidence] = []
         var captures: [Capture] = []
         var recent: [Double] = []  // times of counted events, for count without steps
@@ -88,6 +89,7 @@ public struct Correlator {
         }
         var p = progress[key] ?? Progress()
         if p.step > 0 && event.time - p.startTime > trigger.window { p = Progress() }
+        if p.step > 0, let lines = trigger.windowLines, event.lineNumber - p.lastLine > lines { p = Progress() }
 
         if trigger.steps.isEmpty {
             // "N times within the window" over any of the case's symptoms.
@@ -107,6 +109,7 @@ public struct Correlator {
         let last = trigger.steps.count - 1
         if p.step <= last && trigger.steps[p.step].contains(symptom.id) {
             if p.step == 0 { p.startTime = event.time }
+            p.lastLine = event.lineNumber
             if p.step < last {
                 p.step += 1
                 p.evidence.append(evidence)
@@ -125,7 +128,7 @@ public struct Correlator {
         }
         if trigger.steps[0].contains(symptom.id) && last > 0 {
             // A newer first step starts the sequence again.
-            p = Progress(step: 1, count: 0, startTime: event.time, evidence: [evidence], captures: event.captures)
+            p = Progress(step: 1, count: 0, startTime: event.time, lastLine: event.lineNumber, evidence: [evidence], captures: event.captures)
         }
         progress[key] = p
         return []

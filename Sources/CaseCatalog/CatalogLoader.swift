@@ -291,7 +291,7 @@ private struct DocumentReader {
     }
 
     private mutating func readTrigger(_ node: Node, symptoms: [Symptom]) -> Trigger? {
-        guard let m = mapping(node, "trigger", allowed: ["sequence", "within", "count", "unless"]) else { return nil }
+        guard let m = mapping(node, "trigger", allowed: ["sequence", "within", "within_lines", "count", "unless"]) else { return nil }
         let known = Set(symptoms.map(\.id))
         var trigger = Trigger()
         if let seq = m["sequence"] {
@@ -312,6 +312,13 @@ private struct DocumentReader {
                 trigger.window = seconds
             } else {
                 fail(w, "trigger.within", "expected a duration such as 90s, 10m or 1h")
+            }
+        }
+        if let l = m["within_lines"] {
+            if let raw = string(l, "trigger.within_lines", parent: node), let n = Int(raw), n >= 1 {
+                trigger.windowLines = n
+            } else {
+                fail(l, "trigger.within_lines", "expected a whole number of at least 1")
             }
         }
         if let c = m["count"] {

@@ -9,14 +9,20 @@ public struct Trigger: Sendable, Hashable {
     public var steps: [[String]]
     /// Seconds.
     public var window: Double
+    /// At most this many lines from one step to the next, in the same stream (nil: any).
+    public var windowLines: Int?
     public var count: Int
     public var unless: [String]
 
     public static let defaultWindow: Double = 600
 
-    public init(steps: [[String]] = [], window: Double = Trigger.defaultWindow, count: Int = 1, unless: [String] = []) {
+    public init(
+        steps: [[String]] = [], window: Double = Trigger.defaultWindow, windowLines: Int? = nil, count: Int = 1,
+        unless: [String] = []
+    ) {
         self.steps = steps
         self.window = window
+        self.windowLines = windowLines
         self.count = count
         self.unless = unless
     }

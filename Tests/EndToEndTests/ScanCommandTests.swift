@@ -1,0 +1,168 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `casewatch scan` and `casewatch cases` run as a user runs them.
+@Suite struct ScanCommandTests {
+    let example = Paths.root.appendingPathComponent("docs/examples/bkce7-base-install.log").path
+    let env: [String: String] = {
+        var e = ProcessInfo.processInfo.environment
+        e["LANG"] = "en_US.UTF-8"
+        e["LC_ALL"] = nil
+        e["XDG_CACHE_HOME"] = Paths.temporaryDirectory("casewatch-cache").path
+        return e
+    }()
+
+    func casewatch(_ args: [String], input: String? = nil, env extra: [String: String] = [:]) throws -> CommandResult {
+        try runCommand(Paths.casewatch, args, input: input.map { Data($0.utf8) }, environment: env.merging(extra) { $1 })
+    }
+
+    @Test func bundledExampleRaisesItsCases() throws {
+        let r = try casewatch(["scan", "--count", example])
+        #expect(r.status == 0, "\(r.stderr)")
+        let counts = Dictionary(uniqueKeysWithValues: r.stdout.split(separator: "\n").map { line in
+            let parts = line.split(separator: "\t")
+            return (String(parts[1]), Int(parts[0])!)
+        })
+        #expect(counts["es-cluster-dns-unresolvable"] == 1)
+        #expect(counts["helm-release-timeout"] == 1)
+        #expect(counts["helm-no-deployed-releases"] == 2)
+    }
+
+    @Test func jsonLinesCarryTheDocumentedSchema() throws {
+        let r = try casewatch(["scan", "--format", "json", example])
+        #expect(r.status == 0)
+        let objects = try r.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(!objects.isEmpty)
+        for o in objects {
+            for key in ["case_id", "severity", "title", "source", "line_number", "line", "captures", "fix"] {
+                #expect(o[key] != nil, "missing \(key)")
+            }
+        }
+        let timeout = try #require(objects.first { $0["case_id"] as? String == "helm-release-timeout" })
+        #expect((timeout["captures"] as? [String: String])?["release"] == "bk-elastic")
+        #expect(timeout["line_number"] as? Int == 54)
+        #expect(timeout["superseded_by"] as? [String] == ["es-cluster-dns-unresolvable"] || (timeout["superseded_by"] as? [String])?.isEmpty == true)
+    }
+
+    @Test func standardInputIsScannedAndTheLocaleChoosesChinese() throws {
+        let r = try casewatch(
+            ["scan", "-"], input: "nginx: [emerg] socket() [::]:80 failed (97: Address family not supported by protocol)\n",
+            env: ["LANG": "zh_CN.UTF-8"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("bkrepo-gateway-ipv6-disabled"))
+        #expect(r.stdout.contains("-:1"))
+        #expect(r.stdout.contains("处理"), "Chinese labels for a zh locale")
+        let en = try casewatch(["scan", "--lang", "en", "-"], input: "nginx: [emerg] socket() [::]:80 failed (97: Address family not supported by protocol)\n", env: ["LANG": "zh_CN.UTF-8"])
+        #expect(en.stdout.contains("fix"), "--lang overrides the locale")
+    }
+
+    @Test func exitStatusFollowsGrep() throws {
+        #expect(try casewatch(["scan", "-"], input: "all good\n").status == 1)
+        #expect(try casewatch(["scan", "-"], input: "").status == 1)
+        let missing = try casewatch(["scan", "/nonexistent/x.log"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("/nonexistent/x.log"))
+    }
+
+    @Test func gzipFilesAreRead() throws {
+        let dir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plain = dir.appendingPathComponent("saved.log")
+        try FileManager.default.copyItem(atPath: example, toPath: plain.path)
+        _ = try runCommand("/bin/gzip", [plain.path])
+        let r = try casewatch(["scan", "--count", plain.path + ".gz"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("helm-release-timeout"))
+    }
+
+    @Test func aBrokenUserCatalogNamesFileLineAndField() throws {
+        let dir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            id: my-case
+            title: {en: Mine, zh: 我的}
+            severity: urgent
+            source: {seed: mine, heading: mine}
+            symptoms:
+              - id: s
+                regex: 'oops ('
+            diagnosis: {en: d, zh: d}
+            fix: {en: f, zh: f}
+            examples: {match: ["oops"]}
+            """.write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+        let r = try casewatch(["scan", "--patterns", dir.path, "-"], input: "x\n")
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("mine.yaml:3: case my-case: severity: 'urgent' is not one of"), "\(r.stderr)")
+    }
+
+    @Test func aBadRegexInAUserCatalogNamesTheCase() throws {
+        let dir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            id: my-case
+            title: {en: Mine, zh: 我的}
+            severity: error
+            source: {seed: mine, heading: mine}
+            symptoms:
+              - id: bad-group
+                regex: 'oops ('
+            diagnosis: {en: d, zh: d}
+            fix: {en: f, zh: f}
+            examples: {match: ["oops"]}
+            """.write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+        let r = try casewatch(["scan", "--patterns", dir.path, "-"], input: "x\n")
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("mine.yaml:7: case my-case: symptoms[0].regex (bad-group): regex does not compile"), "\(r.stderr)")
+    }
+
+    @Test func userCasesAddToTheBuiltinCatalog() throws {
+        let dir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            id: my-disk-full
+            title: {en: Disk full, zh: 磁盘已满}
+            severity: critical
+            source: {seed: ours, heading: disk}
+            symptoms:
+              - id: enospc
+                regex: 'No space left on device'
+            diagnosis: {en: The disk is full., zh: 磁盘满了。}
+            fix: {en: Free space., zh: 清理空间。}
+            examples: {match: ["write /data/x: No space left on device"]}
+            """.write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+        let r = try casewatch(["scan", "--count", "--patterns", dir.path, "-"], input: "write /data/x: No space left on device\nError: UPGRADE FAILED: \"bk-paas\" has no deployed releases\n")
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("my-disk-full") && r.stdout.contains("helm-no-deployed-releases"))
+    }
+
+    @Test func casesListAndShow() throws {
+        let list = try casewatch(["cases", "list"])
+        #expect(list.status == 0)
+        #expect(list.stdout.split(separator: "\n").count >= 53)
+        let show = try casewatch(["cases", "show", "--lang", "zh", "helm-operation-in-progress"])
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("helm history -n blueking bk-paas"))
+        #expect(show.stdout.contains("处理"))
+        let json = try casewatch(["cases", "show", "--format", "json", "helm-operation-in-progress"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["id"] as? String == "helm-operation-in-progress")
+        #expect((object["title"] as? [String: String])?["zh"]?.isEmpty == false)
+        let unknown = try casewatch(["cases", "show", "no-such-case"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("no-such-case"))
+    }
+
+    @Test func longLinesAreCutAndSaidSo() throws {
+        let line = "nginx: [emerg] socket() [::]:80 failed (97: Address family not supported by protocol) " + String(repeating: "z", count: 3 * 1024 * 1024)
+        let r = try casewatch(["scan", "--format", "json", "-"], input: line + "\nError: UPGRADE FAILED: \"bk-repo\" has no deployed releases\n")
+        let objects = try r.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(objects.count == 2)
+        #expect(objects.first?["truncated_at"] as? Int == 1024 * 1024)
+        #expect(objects.last?["line_number"] as? Int == 2)
+    }
+}
