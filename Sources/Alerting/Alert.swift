@@ -1,3 +1,4 @@
+import Foundation
 import CaseCatalog
 
 /// One line that took part in an alert.
@@ -71,19 +72,5 @@ public struct Alert: Sendable {
             result = result.replacingOccurrences(of: "{\(capture.name)}", with: capture.value)
         }
         return result
-    }
-}
-
-extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = self[...]
-        while let range = rest.range(of: target) {
-            result += rest[..<range.lowerBound]
-            result += replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
     }
 }

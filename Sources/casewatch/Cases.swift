@@ -6,7 +6,7 @@ import Foundation
 struct Cases: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Browse the case catalog.",
-        subcommands: [List.self, Show.self])
+        subcommands: [List.self, Show.self, Docs.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every case: id, severity, title.")
@@ -81,6 +81,27 @@ struct Cases: ParsableCommand {
         private func indented(_ s: String) -> String {
             s.trimmingCharacters(in: .newlines).split(separator: "\n", omittingEmptySubsequences: false)
                 .map { "    " + $0 }.joined(separator: "\n") + "\n"
+        }
+    }
+}
+
+extension Cases {
+    struct Docs: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the catalog as Markdown, or refresh the generated part of docs/CASES.md.")
+
+        @OptionGroup var catalog: CatalogOptions
+        @Option(help: ArgumentHelp("Rewrite the generated block of this Markdown file in place.", valueName: "FILE"))
+        var update: String?
+
+        func run() throws {
+            let cat = try loadOrExit(catalog)
+            guard let update else {
+                print(CatalogDocument.markdown(cat), terminator: "")
+                return
+            }
+            let old = (try? String(contentsOfFile: update, encoding: .utf8)) ?? ""
+            try CatalogDocument.update(old, with: cat).write(toFile: update, atomically: true, encoding: .utf8)
         }
     }
 }
