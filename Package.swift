@@ -1,6 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+import class Foundation.ProcessInfo
+
 let package = Package(
     name: "casewatch",
     platforms: [.macOS(.v14)],
@@ -65,3 +67,19 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["casewatch", "CaseCatalog", "TestSupport"]),
     ]
 )
+
+// Benchmarks (package-benchmark) build only when asked for, so the test build stays lean:
+//   CASEWATCH_BENCHMARKS=1 swift package benchmark
+if ProcessInfo.processInfo.environment["CASEWATCH_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "Matcher",
+            dependencies: [
+                "CaseCatalog", "CaseMatcher", "LogSources", "Alerting",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Matcher",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}

@@ -21,6 +21,12 @@ public final class LogScanner {
     private var filters: [Origin: PatternFilter?] = [:]
     /// Symptom hits seen so far (before correlation).
     public private(set) var symptomHits = 0
+    /// Lines with at least one symptom hit so far.
+    public private(set) var matchedLines = 0
+    private var lastMatched: (origin: Origin, line: Int)?
+
+    /// Match reports of the compiled engine so far, before line deduplication and PCRE2.
+    public var rawHits: Int { scratch.rawHits }
 
     public init(compiled: CompiledCatalog, engine: Engine = .compiled) throws {
         self.compiled = compiled
@@ -51,6 +57,10 @@ public final class LogScanner {
             lineNumber += countNewlines(UnsafeRawBufferPointer(rebasing: chunk[counted..<match.line.lowerBound]))
             counted = match.line.lowerBound
             symptomHits += 1
+            if lastMatched?.line != lineNumber || lastMatched?.origin != origin {
+                matchedLines += 1
+                lastMatched = (origin, lineNumber)
+            }
             let p = compiled.patterns[match.pattern]
             let event = SymptomEvent(
                 caseIndex: p.caseIndex, symptomIndex: p.symptomIndex, origin: origin, lineNumber: lineNumber,

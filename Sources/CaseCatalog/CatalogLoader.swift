@@ -29,7 +29,8 @@ public enum CatalogLoader {
         do {
             // YamlSequence stops at a syntax error and keeps it aside: check it, or the
             // documents after a broken one would vanish without a word.
-            var sequence = try Yams.compose_all(yaml: text)
+            // The basic resolver: every scalar stays a string (no regex per scalar to guess types).
+            var sequence = try Yams.compose_all(yaml: text, .basic)
             while let node = sequence.next() { documents.append(node) }
             if let error = sequence.error { throw error }
         } catch let error as YamlError {

@@ -31,17 +31,49 @@ extension CompiledCatalog {
 
 /// Raw hits as Hyperscan reports them: `end offset << 24 | pattern id`, so sorting orders them
 /// by position. Grows only when a chunk has more hits than ever before.
+///
+/// A pattern such as `error.*[0-9]+` is reported at every end offset where it matches, dozens
+/// of times in one line; only the first report of a pattern in a line is kept. `lastEnd[id]` is
+/// 1 + the end of the pattern's last kept report in this chunk (0: none yet); a new report is
+/// another line only if a newline lies between.
 struct HitBuffer {
     var base: UnsafeMutablePointer<UInt64>
     var count = 0
     var capacity: Int
-    var overflowed = false
+    /// The chunk being scanned.
+    var chunk: UnsafePointer<UInt8>?
+    let lastEnd: UnsafeMutablePointer<UInt64>
+    let patterns: Int
 
     static let idBits: UInt64 = 24
 
-    init(capacity: Int) {
+    init(capacity: Int, patterns: Int) {
         self.capacity = capacity
+        self.patterns = patterns
         base = .allocate(capacity: capacity)
+        lastEnd = .allocate(capacity: max(patterns, 1))
+        lastEnd.initialize(repeating: 0, count: max(patterns, 1))
+    }
+
+    /// Keeps the report unless the same pattern was already reported in the same line.
+    mutating func report(_ id: UInt32, _ end: UInt64) {
+        let previous = lastEnd[Int(id)]
+        if previous != 0, let chunk {
+            // Same line when no newline lies from the previous report's last matched byte up to
+            // (not including) this one's: a line is the one holding a match's last byte.
+            let from = Int(previous) - 2
+            if memchr(chunk + from, 0x0A, Int(end) - 1 - from) == nil {
+                return
+            }
+        }
+        lastEnd[Int(id)] = end + 1
+        append(id, end)
+    }
+
+    /// Forgets the chunk's reports; only the patterns that were reported are touched.
+    mutating func reset() {
+        for i in 0..<count { lastEnd[Int(base[i] & (1 << Self.idBits - 1))] = 0 }
+        count = 0
     }
 
     mutating func append(_ id: UInt32, _ end: UInt64) {
@@ -59,7 +91,7 @@ struct HitBuffer {
 
 private let onMatch: @convention(c) (UInt32, UInt64, UInt64, UInt32, UnsafeMutableRawPointer?) -> Int32 = {
     id, _, end, _, context in
-    context!.assumingMemoryBound(to: HitBuffer.self).pointee.append(id, end)
+    context!.assumingMemoryBound(to: HitBuffer.self).pointee.report(id, end)
     return 0
 }
 
@@ -72,6 +104,8 @@ public final class MatchScratch {
     private var confirmers: [(pattern: PCRE2Pattern, data: PCRE2MatchData)?]
     /// Per pattern, 1 + the start of the last line it was tried on, to try each line once.
     private var triedAt: [Int]
+    /// Match reports Hyperscan made so far (several per line for patterns such as `a.*b`).
+    public private(set) var rawHits = 0
 
     /// The corresponding C function is `hs_alloc_scratch`.
     init(_ compiled: CompiledCatalog) throws(VectorscanError) {
@@ -80,7 +114,7 @@ public final class MatchScratch {
             try VectorscanError.check(hs_alloc_scratch(db, &scratch), "Failed to allocate scratch")
         }
         hits = .allocate(capacity: 1)
-        hits.initialize(to: HitBuffer(capacity: 256))
+        hits.initialize(to: HitBuffer(capacity: 256, patterns: compiled.patterns.count))
         confirmers = Array(repeating: nil, count: compiled.patterns.count)
         triedAt = Array(repeating: 0, count: compiled.patterns.count)
     }
@@ -88,6 +122,7 @@ public final class MatchScratch {
     deinit {
         if let scratch { hs_free_scratch(scratch) }
         hits.pointee.base.deallocate()
+        hits.pointee.lastEnd.deallocate()
         hits.deallocate()
     }
 
@@ -99,13 +134,15 @@ public final class MatchScratch {
         _ body: (SymptomMatch) throws -> Void
     ) throws {
         guard let db = compiled.database, chunk.count > 0 else { return }
-        hits.pointee.count = 0
         let base = chunk.baseAddress!.assumingMemoryBound(to: CChar.self)
+        hits.pointee.chunk = chunk.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        defer { hits.pointee.reset() }
         try VectorscanError.check(
             hs_scan(db, base, UInt32(chunk.count), 0, scratch, onMatch, hits),
             "Failed to scan")
         let count = hits.pointee.count
         if count == 0 { return }
+        rawHits += count
         var raw = UnsafeMutableBufferPointer(start: hits.pointee.base, count: count)
         raw.sort()
 

@@ -160,26 +160,34 @@ func lastNewline(_ base: UnsafeMutableRawPointer, from: Int, to: Int) -> Int? {
     return nil
 }
 
-/// Counts `\n` bytes, 32 at a time.
+/// Counts `\n` bytes, 32 at a time: a lane of the comparison mask is -1 where the byte is a
+/// newline, so subtracting masks counts them (at most 255 rounds before the lanes are summed).
 public func countNewlines(_ bytes: UnsafeRawBufferPointer) -> Int {
     var total = 0
     var i = 0
     let n = bytes.count
     let newline = SIMD32<UInt8>(repeating: 0x0A)
     while i + 32 <= n {
-        var acc = SIMD32<UInt8>(repeating: 0)
-        var k = 0
-        while k < 255 && i + 32 <= n {
+        var acc = SIMD32<UInt8>()
+        var rounds = 0
+        while rounds < 255 && i + 32 <= n {
             let v = bytes.loadUnaligned(fromByteOffset: i, as: SIMD32<UInt8>.self)
-            acc &+= SIMD32<UInt8>(repeating: 0).replacing(with: 1, where: v .== newline)
+            acc &-= unsafeBitCast(v .== newline, to: SIMD32<UInt8>.self)
             i += 32
-            k += 1
+            rounds += 1
         }
-        for lane in acc.indices { total += Int(acc[lane]) }
+        total += sum(acc)
     }
     while i < n {
         if bytes[i] == 0x0A { total += 1 }
         i += 1
     }
     return total
+}
+
+@inline(__always)
+private func sum(_ v: SIMD32<UInt8>) -> Int {
+    // Widen before adding: 32 lanes of up to 255 overflow a byte.
+    let low = SIMD16<UInt16>(truncatingIfNeeded: v.lowHalf), high = SIMD16<UInt16>(truncatingIfNeeded: v.highHalf)
+    return Int((low &+ high).wrappedSum())
 }

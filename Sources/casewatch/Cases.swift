@@ -17,7 +17,7 @@ struct Cases: ParsableCommand {
 
         func run() throws {
             let cat = try loadOrExit(catalog)
-            let language = languageOption.language
+            let language = languageOption.language(try? catalog.configuration())
             switch format {
             case .json:
                 for c in cat.cases { print(CaseJSON.encode(c)) }
@@ -51,7 +51,7 @@ struct Cases: ParsableCommand {
                 print(CaseJSON.encode(c))
                 return
             }
-            let l = languageOption.language
+            let l = languageOption.language(try? catalog.configuration())
             let zh = l == .zh
             var out = "\(c.id)  [\(c.severity.rawValue)]\n  \(c.title[l])\n  \(c.title[zh ? .en : .zh])\n\n"
             out += (zh ? "来源: " : "Source: ") + "\(c.source.seed) — \(c.source.heading)\n"

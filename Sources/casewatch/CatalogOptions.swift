@@ -6,6 +6,9 @@ import Foundation
 
 /// Where the case catalog comes from, shared by every command.
 struct CatalogOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The configuration file (default: \(Configuration.defaultPath) when it exists).", valueName: "FILE"))
+    var config: String?
+
     @Option(name: .customLong("patterns"), help: ArgumentHelp(
         "A directory of case files to add to the built-in catalog (repeatable).", valueName: "DIR"))
     var patternDirectories: [String] = []
@@ -32,8 +35,17 @@ struct CatalogOptions: ParsableArguments {
             .deletingLastPathComponent().appendingPathComponent("Patterns").path
     }
 
-    var directories: [String] {
-        (noBuiltin ? [] : [Self.builtinDirectory]) + patternDirectories
+    /// The configuration file's settings; an empty configuration when there is none.
+    func configuration() throws -> Configuration {
+        if let config { return try Configuration.load(config) }
+        if FileManager.default.fileExists(atPath: Configuration.defaultPath) {
+            return try Configuration.load(Configuration.defaultPath)
+        }
+        return Configuration()
+    }
+
+    func directories(_ configuration: Configuration) -> [String] {
+        (noBuiltin ? [] : [Self.builtinDirectory]) + configuration.patterns + patternDirectories
     }
 
     var cacheDirectory: String? {
@@ -46,8 +58,9 @@ struct CatalogOptions: ParsableArguments {
     }
 
     func loadCatalog() throws -> Catalog {
+        let configuration = try configuration()
         do {
-            return try Catalog.load(directories: directories)
+            return try Catalog.load(directories: directories(configuration))
         } catch {
             throw CatalogFailure(errors: error)
         }
@@ -75,8 +88,9 @@ struct LanguageOption: ParsableArguments {
     @Option(help: "Output language: zh or en (default: from LC_ALL / LC_MESSAGES / LANG).")
     var lang: Language?
 
-    var language: Language {
-        lang ?? Language.fromEnvironment(ProcessInfo.processInfo.environment)
+    /// `--lang`, else the configuration's `language`, else the locale.
+    func language(_ configuration: Configuration?) -> Language {
+        lang ?? configuration?.language ?? Language.fromEnvironment(ProcessInfo.processInfo.environment)
     }
 }
 

@@ -27,10 +27,14 @@ struct Scan: ParsableCommand {
     @Flag(help: "Print only the number of alerts per case.")
     var count = false
 
+    @Flag(help: "Print to standard error what was read, matched and raised, and how long it took.")
+    var stats = false
+
     @Argument(help: "Log files to scan; `-` is standard input.")
     var files: [String] = []
 
     func run() throws {
+        let started = ContinuousClock.now
         let compiled: CompiledCatalog
         do {
             compiled = try catalog.compile(try catalog.loadCatalog())
@@ -38,9 +42,11 @@ struct Scan: ParsableCommand {
             FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        let ready = ContinuousClock.now
         let scanner = try LogScanner(compiled: compiled)
+        var bytes = 0, lines = 0
         let formatter = AlertFormatter(
-            format: format, language: languageOption.language,
+            format: format, language: languageOption.language(try? catalog.configuration()),
             color: format == .text && isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
         let output = BufferedOutput()
         var alerts = 0
@@ -51,6 +57,10 @@ struct Scan: ParsableCommand {
                 var reader = try ChunkedLineReader(path: path, maxLineLength: maxLineLength)
                 let origin = Origin(kind: path == "-" ? .stdin : .file, name: path)
                 try reader.forEachChunk { chunk in
+                    if stats {
+                        bytes += chunk.bytes.count
+                        lines = chunk.firstLine - 1 + countNewlines(UnsafeRawBufferPointer(chunk.bytes))
+                    }
                     let now = Date().timeIntervalSince1970
                     try scanner.scan(chunk.bytes, firstLine: chunk.firstLine, truncated: chunk.truncated, origin: origin, time: now) { alert in
                         alerts += 1
@@ -70,6 +80,19 @@ struct Scan: ParsableCommand {
             for (id, n) in perCase.sorted(by: { $0.key < $1.key }) { output.write("\(n)\t\(id)\n") }
         }
         output.flush()
+        if stats {
+            func seconds(_ d: Duration) -> Double {
+                Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            }
+            let report = [
+                "patterns: \(compiled.patterns.count) (\(compiled.loadedFromCache ? "database from cache" : "database compiled"))",
+                "bytes: \(bytes)", "lines: \(lines)", "matched_lines: \(scanner.matchedLines)",
+                "raw_hits: \(scanner.rawHits)", "symptom_hits: \(scanner.symptomHits)", "alerts: \(alerts)",
+                "seconds_total: \(seconds(ContinuousClock.now - started))",
+                "seconds_scanning: \(seconds(ContinuousClock.now - ready))",
+            ]
+            FileHandle.standardError.write(Data((report.joined(separator: "\n") + "\n").utf8))
+        }
         if failed { throw ExitCode(2) }
         if alerts == 0 { throw ExitCode(1) }
     }

@@ -121,3 +121,23 @@ import Testing
         #expect(try hits(again, .compiled, Array("alpha\n".utf8)).count == 1)
     }
 }
+
+@Suite struct MatchReportDeduplicationTests {
+    /// Reports are kept once per pattern and line; a match whose last byte is the newline
+    /// belongs to the line it ends, and must not hide a true match on the next line.
+    @Test func aMatchEndingOnTheNewlineDoesNotHideTheNextLine() throws {
+        let compiled = try CompiledCatalog(catalog: catalog([("foo\\s", [])]))
+        let text = Array("foo\nfoo x\nbar\n".utf8)
+        let found = try hits(compiled, .compiled, text)
+        #expect(found.map(\.lineStart) == [4])
+        #expect(found == (try hits(compiled, .reference, text)))
+    }
+
+    @Test func manyReportsInOneLineAreOneHit() throws {
+        let compiled = try CompiledCatalog(catalog: catalog([("[Ee]rror.*[0-9]+", []), ("WARN.*[a-z]+", [])]))
+        let text = Array("Error 1 2 3 4 5 6 7 8 9\nWARN abcdefghijklmnop\nError 42 and WARN x\n".utf8)
+        let found = try hits(compiled, .compiled, text)
+        #expect(found.count == 4)
+        #expect(found == (try hits(compiled, .reference, text)))
+    }
+}

@@ -165,4 +165,36 @@ import Testing
         #expect(objects.first?["truncated_at"] as? Int == 1024 * 1024)
         #expect(objects.last?["line_number"] as? Int == 2)
     }
+
+    @Test func configurationChoosesTheLanguageAndAddsPatterns() throws {
+        let dir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("casewatch.yaml")
+        try "language: zh\npatterns: []\n".write(to: config, atomically: true, encoding: .utf8)
+        let line = "nginx: [emerg] socket() [::]:80 failed (97: Address family not supported by protocol)\n"
+        let zh = try casewatch(["scan", "--config", config.path, "-"], input: line, env: ["LANG": "en_US.UTF-8"])
+        #expect(zh.status == 0)
+        #expect(zh.stdout.contains("处理"), "the config's language wins over the locale")
+        let en = try casewatch(["scan", "--config", config.path, "--lang", "en", "-"], input: line)
+        #expect(en.stdout.contains("fix"), "--lang wins over the config")
+    }
+
+    @Test func aBadConfigurationNamesFileLineAndKey() throws {
+        let dir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("casewatch.yaml")
+        try "language: auto\nlanguages: zh\n".write(to: config, atomically: true, encoding: .utf8)
+        let r = try casewatch(["scan", "--config", config.path, "-"], input: "x\n")
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("casewatch.yaml:2: languages: unknown key"), "\(r.stderr)")
+        try "language: klingon\n".write(to: config, atomically: true, encoding: .utf8)
+        let bad = try casewatch(["scan", "--config", config.path, "-"], input: "x\n")
+        #expect(bad.stderr.contains("casewatch.yaml:1: language: 'klingon' is not one of zh, en, auto"), "\(bad.stderr)")
+    }
+
+    @Test func theShippedConfigurationLoads() throws {
+        let shipped = Paths.root.appendingPathComponent("Config/casewatch.yaml").path
+        let r = try casewatch(["scan", "--config", shipped, "-"], input: "all quiet\n")
+        #expect(r.status == 1, "\(r.stderr)")
+    }
 }

@@ -1,0 +1,132 @@
+// The matcher's benchmarks (package-benchmark). Inputs come from scripts/bench/make_inputs.py:
+//
+//   python3 scripts/bench/make_inputs.py
+//   CASEWATCH_BENCHMARKS=1 swift package --scratch-path .build-bench benchmark --target Matcher
+//
+// Each scan benchmark is one end-to-end pass over corpus-100k.log (100,000 real log lines,
+// 22.7 MB): read, split, sanitize, one Hyperscan pass a chunk, PCRE2 on the hits, correlation.
+// Lines/s = 100,000 / time per pass; bytes/s = 22.7 MB / time per pass.
+
+import Alerting
+import Benchmark
+import CaseCatalog
+import CaseMatcher
+import Foundation
+import LogSources
+
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let bench = root.appendingPathComponent(".build/bench")
+let corpus = bench.appendingPathComponent("corpus-100k.log").path
+
+func loadCatalog(_ dir: String) -> Catalog {
+    do { return try Catalog.load(directories: [dir]) } catch { fatalError("\(error)") }
+}
+
+func compile(_ catalog: Catalog, cache: String? = nil) -> CompiledCatalog {
+    do { return try CompiledCatalog(catalog: catalog, cacheDirectory: cache) } catch { fatalError("\(error)") }
+}
+
+/// One end-to-end pass over the corpus; returns the number of alerts.
+func scanCorpus(_ compiled: CompiledCatalog) throws -> Int {
+    let scanner = try LogScanner(compiled: compiled)
+    var reader = try ChunkedLineReader(path: corpus)
+    let origin = Origin(kind: .file, name: corpus)
+    var alerts = 0
+    try reader.forEachChunk { chunk in
+        try scanner.scan(chunk.bytes, firstLine: chunk.firstLine, truncated: false, origin: origin, time: 0) { _ in
+            alerts += 1
+        }
+    }
+    return alerts
+}
+
+/// Corpus lines no symptom of `compiled` matches: the no-hit path.
+func quietLines(_ compiled: CompiledCatalog, count: Int) -> [UInt8] {
+    let scratch = try! compiled.makeScratch()
+    var out: [UInt8] = []
+    var taken = 0
+    let text = try! Data(contentsOf: URL(fileURLWithPath: corpus))
+    for line in text.split(separator: 0x0A) where taken < count {
+        var hit = false
+        Array(line).withUnsafeBytes { b in try! scratch.scan(b) { _ in hit = true } }
+        if !hit {
+            out += line + [0x0A]
+            taken += 1
+        }
+    }
+    return out
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal, .instructions],
+        maxDuration: .seconds(10), maxIterations: 30)
+
+    let catalogs: [(String, String)] = [
+        ("builtin catalog", root.appendingPathComponent("Patterns").path),
+        ("100 patterns", bench.appendingPathComponent("synthetic-100").path),
+        ("1000 patterns", bench.appendingPathComponent("synthetic-1000").path),
+        ("10000 patterns", bench.appendingPathComponent("synthetic-10000").path),
+    ]
+    for (name, dir) in catalogs {
+        Benchmark("scan corpus-100k, \(name)") { (benchmark: Benchmark, compiled: CompiledCatalog) in
+            for _ in benchmark.scaledIterations { blackHole(try scanCorpus(compiled)) }
+        } setup: {
+            compile(loadCatalog(dir))
+        }
+    }
+
+    // The no-hit path: 10,000 lines no symptom matches, in memory, one chunk per call.
+    // mallocCountTotal must be 0.
+    Benchmark("no-hit chunk scan, 10000 lines, 1000 patterns", configuration: .init(metrics: [.wallClock, .mallocCountTotal, .instructions])) { (benchmark: Benchmark, state: (MatchScratch, [UInt8])) in
+        let (scratch, lines) = state
+        for _ in benchmark.scaledIterations {
+            lines.withUnsafeBytes { b in try! scratch.scan(b) { _ in fatalError("hit on a quiet line") } }
+        }
+    } setup: {
+        let compiled = compile(loadCatalog(catalogs[2].1))
+        return (try! compiled.makeScratch(), quietLines(compiled, count: 10_000))
+    }
+
+    // The same lines scanned one hs_scan call per line: the fixed cost of a call.
+    Benchmark("no-hit per-line scan, 10000 lines, 1000 patterns", configuration: .init(metrics: [.wallClock, .mallocCountTotal, .instructions])) { (benchmark: Benchmark, state: (MatchScratch, [UInt8])) in
+        let (scratch, lines) = state
+        for _ in benchmark.scaledIterations {
+            lines.withUnsafeBytes { b in
+                var start = 0
+                for i in 0..<b.count where b[i] == 0x0A {
+                    try! scratch.scan(UnsafeRawBufferPointer(rebasing: b[start..<i])) { _ in fatalError("hit") }
+                    start = i + 1
+                }
+            }
+        }
+    } setup: {
+        let compiled = compile(loadCatalog(catalogs[2].1))
+        return (try! compiled.makeScratch(), quietLines(compiled, count: 10_000))
+    }
+
+    for size in [1000, 10000] {
+        let dir = bench.appendingPathComponent("synthetic-\(size)").path
+        Benchmark("load catalog YAML, \(size) patterns", configuration: .init(metrics: [.wallClock], maxIterations: 5)) { benchmark in
+            for _ in benchmark.scaledIterations { blackHole(loadCatalog(dir)) }
+        }
+        Benchmark("compile database, \(size) patterns", configuration: .init(metrics: [.wallClock], maxIterations: 3)) { (benchmark: Benchmark, catalog: Catalog) in
+            for _ in benchmark.scaledIterations { blackHole(compile(catalog)) }
+        } setup: {
+            loadCatalog(dir)
+        }
+        Benchmark("load cached database, \(size) patterns", configuration: .init(metrics: [.wallClock], maxIterations: 20)) { (benchmark: Benchmark, state: (Catalog, String)) in
+            let (catalog, cache) = state
+            for _ in benchmark.scaledIterations {
+                let compiled = compile(catalog, cache: cache)
+                precondition(compiled.loadedFromCache)
+                blackHole(compiled)
+            }
+        } setup: {
+            let catalog = loadCatalog(dir)
+            let cache = NSTemporaryDirectory() + "casewatch-bench-cache-\(size)"
+            _ = compile(catalog, cache: cache)
+            return (catalog, cache)
+        }
+    }
+}
