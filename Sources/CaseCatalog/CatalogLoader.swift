@@ -112,7 +112,7 @@ private struct DocumentReader {
             fail(node, field, "expected a string")
             return nil
         }
-        if required && s.string.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if required && s.string.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
             fail(node, field, "must not be empty")
             return nil
         }

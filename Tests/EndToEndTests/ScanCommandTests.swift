@@ -78,64 +78,46 @@ import Testing
         #expect(r.stdout.contains("helm-release-timeout"))
     }
 
-    @Test func aBrokenUserCatalogNamesFileLineAndField() throws {
+    /// Writes one case file into a fresh directory; the caller removes it.
+    func userCatalog(severity: String = "error", symptomID: String = "s", regex: String, example: String = "oops") throws -> URL {
         let dir = Paths.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
         try """
             id: my-case
             title: {en: Mine, zh: 我的}
-            severity: urgent
+            severity: \(severity)
             source: {seed: mine, heading: mine}
             symptoms:
-              - id: s
-                regex: 'oops ('
-            diagnosis: {en: d, zh: d}
-            fix: {en: f, zh: f}
-            examples: {match: ["oops"]}
+              - id: \(symptomID)
+                regex: '\(regex)'
+            diagnosis: {en: The disk is full., zh: 磁盘满了。}
+            fix: {en: Free space., zh: 清理空间。}
+            examples: {match: ["\(example)"]}
             """.write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    @Test func aBrokenUserCatalogNamesFileLineAndField() throws {
+        let dir = try userCatalog(severity: "urgent", regex: "oops")
+        defer { try? FileManager.default.removeItem(at: dir) }
         let r = try casewatch(["scan", "--patterns", dir.path, "-"], input: "x\n")
         #expect(r.status == 2)
         #expect(r.stderr.contains("mine.yaml:3: case my-case: severity: 'urgent' is not one of"), "\(r.stderr)")
     }
 
     @Test func aBadRegexInAUserCatalogNamesTheCase() throws {
-        let dir = Paths.temporaryDirectory()
+        let dir = try userCatalog(symptomID: "bad-group", regex: "oops (")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try """
-            id: my-case
-            title: {en: Mine, zh: 我的}
-            severity: error
-            source: {seed: mine, heading: mine}
-            symptoms:
-              - id: bad-group
-                regex: 'oops ('
-            diagnosis: {en: d, zh: d}
-            fix: {en: f, zh: f}
-            examples: {match: ["oops"]}
-            """.write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
         let r = try casewatch(["scan", "--patterns", dir.path, "-"], input: "x\n")
         #expect(r.status == 2)
         #expect(r.stderr.contains("mine.yaml:7: case my-case: symptoms[0].regex (bad-group): regex does not compile"), "\(r.stderr)")
     }
 
     @Test func userCasesAddToTheBuiltinCatalog() throws {
-        let dir = Paths.temporaryDirectory()
+        let dir = try userCatalog(severity: "critical", regex: "No space left on device", example: "write /data/x: No space left on device")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try """
-            id: my-disk-full
-            title: {en: Disk full, zh: 磁盘已满}
-            severity: critical
-            source: {seed: ours, heading: disk}
-            symptoms:
-              - id: enospc
-                regex: 'No space left on device'
-            diagnosis: {en: The disk is full., zh: 磁盘满了。}
-            fix: {en: Free space., zh: 清理空间。}
-            examples: {match: ["write /data/x: No space left on device"]}
-            """.write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
         let r = try casewatch(["scan", "--count", "--patterns", dir.path, "-"], input: "write /data/x: No space left on device\nError: UPGRADE FAILED: \"bk-paas\" has no deployed releases\n")
         #expect(r.status == 0)
-        #expect(r.stdout.contains("my-disk-full") && r.stdout.contains("helm-no-deployed-releases"))
+        #expect(r.stdout.contains("my-case") && r.stdout.contains("helm-no-deployed-releases"))
     }
 
     @Test func casesListAndShow() throws {
@@ -156,7 +138,7 @@ import Testing
     }
 
     @Test func longLinesAreCutAndSaidSo() throws {
-        let line = "nginx: [emerg] socket() [::]:80 failed (97: Address family not supported by protocol) " + String(repeating: "z", count: 3 * 1024 * 1024)
+        let line = "nginx: [emerg] socket() [::]:80 failed (97: Address family not supported by protocol) " + String(repeating: "z", count: 4 * 1024 * 1024)
         let r = try casewatch(["scan", "--format", "json", "-"], input: line + "\nError: UPGRADE FAILED: \"bk-repo\" has no deployed releases\n")
         let objects = try r.stdout.split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
