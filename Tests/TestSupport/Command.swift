@@ -11,6 +11,9 @@ public struct CommandResult: Sendable {
 public func runCommand(
     _ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String]? = nil
 ) throws -> CommandResult {
+    // A child that exits before reading all its input (a bad catalog, say) must not take the
+    // test process down with SIGPIPE; the write then just fails.
+    signal(SIGPIPE, SIG_IGN)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -22,7 +25,7 @@ public func runCommand(
     try process.run()
     if let input {
         DispatchQueue.global().async {
-            inPipe.fileHandleForWriting.write(input)
+            try? inPipe.fileHandleForWriting.write(contentsOf: input)
             try? inPipe.fileHandleForWriting.close()
         }
     }
