@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "Alerting",
             dependencies: [
-                "CaseCatalog", "CaseMatcher", "LogSources", "CSystemd",
+                "CaseCatalog", "CaseMatcher", "LogSources",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(

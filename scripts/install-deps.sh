@@ -15,7 +15,8 @@ case "$(uname -m)" in
     *) want=libvectorscan-dev; other='libhyperscan-dev libhyperscan5' ;;
 esac
 
-packages=("$want" libpcre2-dev libsystemd-dev zlib1g-dev pkg-config gzip)
+# systemd: systemd-journald and systemd-cat, which the journal tests start and use.
+packages=("$want" libpcre2-dev libsystemd-dev zlib1g-dev pkg-config gzip systemd)
 # Extra packages a caller asks for (the comparison script: ripgrep fail2ban).
 packages+=("$@")
 
