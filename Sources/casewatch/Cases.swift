@@ -1,12 +1,13 @@
 import Alerting
 import ArgumentParser
 import CaseCatalog
+import CaseMatcher
 import Foundation
 
 struct Cases: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Browse the case catalog.",
-        subcommands: [List.self, Show.self, Docs.self])
+        subcommands: [List.self, Show.self, Test.self, Docs.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every case: id, severity, title.")
@@ -86,6 +87,40 @@ struct Cases: ParsableCommand {
 }
 
 extension Cases {
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run every case's examples through both engines; for people writing cases.",
+            discussion: """
+                Each match example must raise its case and no other (except the generic cases it
+                supersedes), each no_match example must not raise it, and the compiled database
+                must agree with PCRE2 alone. Exit status 0 when all hold, 1 otherwise.
+                """)
+
+        @OptionGroup var catalog: CatalogOptions
+        @Argument(help: "Only these case ids (default: all).") var ids: [String] = []
+
+        func run() throws {
+            let cat = try loadOrExit(catalog)
+            let compiled: CompiledCatalog
+            do {
+                compiled = try catalog.compile(cat)
+            } catch {
+                FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            let check = ExampleCheck(compiled: compiled)
+            var failed = 0, examples = 0
+            for c in cat.cases where ids.isEmpty || ids.contains(c.id) {
+                examples += c.examples.match.count + c.examples.noMatch.count
+                let failures = try check.check(c)
+                failed += failures.count
+                for f in failures { print("FAIL \(f)") }
+            }
+            print("\(examples) examples of \(ids.isEmpty ? cat.cases.count : ids.count) cases: \(failed == 0 ? "all hold" : "\(failed) failed")")
+            if failed > 0 { throw ExitCode(1) }
+        }
+    }
+
     struct Docs: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the catalog as Markdown, or refresh the generated part of docs/CASES.md.")

@@ -9,33 +9,11 @@ import Testing
 @Suite struct CatalogExamplesTests {
     static let caseIDs = Builtin.catalog.cases.map(\.id)
 
-    private func alerts(_ text: String, _ engine: LogScanner.Engine) throws -> [Alert] {
-        let scanner = try LogScanner(compiled: Builtin.compiled, engine: engine)
-        return try scanner.scan(text: text, origin: Origin(kind: .file, name: "example.log"))
-    }
-
     @Test(arguments: caseIDs)
     func examplesFireTheirOwnCaseOnly(id: String) throws {
         let c = try #require(Builtin.catalog[id])
-        if c.hasLogSignature {
-            #expect(c.examples.match.count >= 3, "every case needs at least 3 match examples")
-        }
-        for example in c.examples.match {
-            let compiled = try alerts(example, .compiled)
-            let reference = try alerts(example, .reference)
-            #expect(compiled.map(\.caseID) == reference.map(\.caseID), "engines disagree on: \(example)")
-            #expect(compiled.map(\.evidence.lineNumber) == reference.map(\.evidence.lineNumber))
-            let fired = Set(compiled.map(\.caseID))
-            #expect(fired.contains(id), "match example does not fire \(id): \(example)")
-            let others = fired.subtracting([id]).subtracting(c.supersedes)
-            #expect(others.isEmpty, "match example of \(id) also fires \(others.sorted()): \(example)")
-        }
-        for example in c.examples.noMatch {
-            let compiled = try alerts(example, .compiled)
-            let reference = try alerts(example, .reference)
-            #expect(compiled.map(\.caseID) == reference.map(\.caseID), "engines disagree on: \(example)")
-            #expect(!compiled.contains { $0.caseID == id }, "no_match example fires \(id): \(example)")
-        }
+        let failures = try ExampleCheck(compiled: Builtin.compiled).check(c)
+        #expect(failures.isEmpty, "\(failures.map(\.description).joined(separator: "\n"))")
     }
 
     @Test func everySymptomIsExercisedByAnExample() throws {
@@ -57,8 +35,9 @@ import Testing
         }
     }
 
-    @Test func captionFillsTheFixCommands() throws {
-        let alerts = try alerts(#"Error: UPGRADE FAILED: "bk-paas" has no deployed releases"#, .compiled)
+    @Test func capturesFillTheFixCommands() throws {
+        let scanner = try LogScanner(compiled: Builtin.compiled)
+        let alerts = try scanner.scan(text: #"Error: UPGRADE FAILED: "bk-paas" has no deployed releases"#, origin: Origin(kind: .stdin, name: "-"))
         let alert = try #require(alerts.first { $0.caseID == "helm-no-deployed-releases" })
         #expect(alert.captures.contains(Capture(name: "release", value: "bk-paas")))
         #expect(alert.fixCommands.contains { $0.contains("bk-paas") && !$0.contains("{release}") })

@@ -179,4 +179,17 @@ import Testing
         let r = try casewatch(["scan", "--config", shipped, "-"], input: "all quiet\n")
         #expect(r.status == 1, "\(r.stderr)")
     }
+
+    @Test func casesTestRunsTheExamples() throws {
+        let builtin = try casewatch(["cases", "test"])
+        #expect(builtin.status == 0, "\(builtin.stdout)")
+        #expect(builtin.stdout.contains("of 53 cases: all hold"))
+        // A user's case whose example does not match its own regex.
+        let dir = try userCatalog(regex: "No space left on device", example: "disk is fine")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try casewatch(["cases", "test", "--no-builtin", "--patterns", dir.path])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("mine.yaml:1: case my-case: match example does not raise the case: disk is fine"), "\(r.stdout)")
+        #expect(r.stdout.contains("needs at least 3 match examples"))
+    }
 }

@@ -1,0 +1,62 @@
+import CaseCatalog
+import CaseMatcher
+
+/// Runs a case's own examples through the whole matching path, with both engines: every
+/// `match` example must raise the case and no other (except generic cases it supersedes), every
+/// `no_match` example must not raise it, and the compiled database must agree with PCRE2 alone.
+/// The test suite runs it over the built-in catalog; `casewatch cases test` over anyone's.
+public struct ExampleCheck {
+    public struct Failure: Sendable, CustomStringConvertible {
+        public var caseID: String
+        public var location: SourceLocation
+        public var message: String
+        public var example: String
+
+        public var description: String {
+            let first = example.split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
+            return "\(location): case \(caseID): \(message): \(first.prefix(160))"
+        }
+    }
+
+    public let compiled: CompiledCatalog
+
+    public init(compiled: CompiledCatalog) {
+        self.compiled = compiled
+    }
+
+    private func alerts(_ text: String, _ engine: LogScanner.Engine) throws -> [Alert] {
+        let scanner = try LogScanner(compiled: compiled, engine: engine)
+        return try scanner.scan(text: text, origin: Origin(kind: .file, name: "example.log"))
+    }
+
+    /// Every problem with the examples of one case; empty when all hold.
+    public func check(_ c: Case) throws -> [Failure] {
+        var failures: [Failure] = []
+        func fail(_ message: String, _ example: String) {
+            failures.append(Failure(caseID: c.id, location: c.location, message: message, example: example))
+        }
+        if c.hasLogSignature && c.examples.match.count < 3 {
+            fail("needs at least 3 match examples, has \(c.examples.match.count)", "")
+        }
+        for (kind, examples) in [("match", c.examples.match), ("no_match", c.examples.noMatch)] {
+            for example in examples {
+                let compiled = try alerts(example, .compiled)
+                let reference = try alerts(example, .reference)
+                if compiled.map(\.caseID) != reference.map(\.caseID)
+                    || compiled.map(\.evidence.lineNumber) != reference.map(\.evidence.lineNumber)
+                {
+                    fail("the engines disagree (database: \(compiled.map(\.caseID)), PCRE2: \(reference.map(\.caseID)))", example)
+                }
+                let fired = Set(compiled.map(\.caseID))
+                if kind == "match" {
+                    if !fired.contains(c.id) { fail("match example does not raise the case", example) }
+                    let others = fired.subtracting([c.id]).subtracting(c.supersedes)
+                    if !others.isEmpty { fail("match example also raises \(others.sorted().joined(separator: ", "))", example) }
+                } else if fired.contains(c.id) {
+                    fail("no_match example raises the case", example)
+                }
+            }
+        }
+        return failures
+    }
+}
