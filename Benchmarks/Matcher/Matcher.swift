@@ -115,6 +115,19 @@ let benchmarks: @Sendable () -> Void = {
         } setup: {
             loadCatalog(dir)
         }
+        // A restart with nothing changed: the parsed catalog and the database both from the cache.
+        Benchmark("restart from caches, \(size) patterns", configuration: .init(metrics: [.wallClock], maxIterations: 20)) { (benchmark: Benchmark, cache: String) in
+            for _ in benchmark.scaledIterations {
+                let catalog = try Catalog.load(directories: [dir], cache: CatalogCache(directory: cache))
+                let compiled = compile(catalog, cache: cache)
+                precondition(compiled.loadedFromCache)
+                blackHole(compiled)
+            }
+        } setup: {
+            let cache = NSTemporaryDirectory() + "casewatch-bench-restart-\(size)"
+            _ = compile(try! Catalog.load(directories: [dir], cache: CatalogCache(directory: cache)), cache: cache)
+            return cache
+        }
         Benchmark("load cached database, \(size) patterns", configuration: .init(metrics: [.wallClock], maxIterations: 20)) { (benchmark: Benchmark, state: (Catalog, String)) in
             let (catalog, cache) = state
             for _ in benchmark.scaledIterations {

@@ -60,7 +60,7 @@ struct CatalogOptions: ParsableArguments {
     func loadCatalog() throws -> Catalog {
         let configuration = try configuration()
         do {
-            return try Catalog.load(directories: directories(configuration))
+            return try Catalog.load(directories: directories(configuration), cache: cacheDirectory.map(CatalogCache.init))
         } catch {
             throw CatalogFailure(errors: error)
         }
