@@ -100,8 +100,8 @@ for n in sizes:
         cold, ref = casewatch_count(n, corpus, cache)     # compiles and stores the database
         warm, ref2 = casewatch_count(n, corpus, cache)    # loads it from the cache
         assert ref == ref2
-        rows.append((n, "casewatch scan (database compiled)", 1_000_000, cold, ref, True))
-        rows.append((n, "casewatch scan (database cached)", 1_000_000, warm, ref, True))
+        rows.append((n, "casewatch scan (cold: caches empty)", 1_000_000, cold, ref, True))
+        rows.append((n, "casewatch scan (caches warm)", 1_000_000, warm, ref, True))
         for name, label in (("grep", "GNU grep -E -c -f"), ("rg", "ripgrep -c -f"),
                             ("pcre2", "PCRE2-JIT loop, one regex at a time"), ("fail2ban", "fail2ban-regex")):
             lines = PREFIX.get(name, {}).get(n, 1_000_000)
