@@ -79,3 +79,22 @@ import Testing
         #expect(try hits(compiled, .compiled, text) == hits(compiled, .reference, text))
     }
 }
+
+@Suite struct ConcurrentScanTests {
+    /// One immutable CompiledCatalog, several tasks each with its own scratch: every task finds
+    /// exactly what a lone scan finds.
+    @Test func tasksShareTheDatabaseWithTheirOwnScratch() async throws {
+        let journal = Paths.shared.appendingPathComponent("corpora/loki-drain-testdata/journald.txt").path
+        let text = Array(try Data(contentsOf: URL(fileURLWithPath: journal)))
+        let expected = try hits(Builtin.compiled, .compiled, text)
+        #expect(expected.count == 93)
+        let results = try await withThrowingTaskGroup(of: [Hit].self) { group in
+            for _ in 0..<4 {
+                group.addTask { try hits(Builtin.compiled, .compiled, text) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 4)
+        for r in results { #expect(r == expected) }
+    }
+}
