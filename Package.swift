@@ -16,7 +16,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries: one system-library target each, a module map over one shim header.
@@ -46,14 +45,12 @@ let package = Package(
             name: "Alerting",
             dependencies: [
                 "CaseCatalog", "CaseMatcher", "LogSources",
-                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "casewatch",
             dependencies: [
                 "CaseCatalog", "CaseMatcher", "LogSources", "Alerting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
