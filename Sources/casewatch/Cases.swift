@@ -17,8 +17,8 @@ struct Cases: ParsableCommand {
         @Option(help: "Output format: text or json.") var format: AlertFormatter.Format = .text
 
         func run() throws {
-            let cat = try loadOrExit(catalog)
-            let language = languageOption.language(try? catalog.configuration())
+            let (configuration, cat) = try loadOrExit(catalog)
+            let language = languageOption.language(configuration)
             switch format {
             case .json:
                 for c in cat.cases { print(CaseJSON.encode(c)) }
@@ -43,7 +43,7 @@ struct Cases: ParsableCommand {
         @Argument(help: "The case id.") var id: String
 
         func run() throws {
-            let cat = try loadOrExit(catalog)
+            let (configuration, cat) = try loadOrExit(catalog)
             guard let c = cat[id] else {
                 FileHandle.standardError.write(Data("casewatch: no case with id '\(id)' (see `casewatch cases list`)\n".utf8))
                 throw ExitCode(2)
@@ -52,7 +52,7 @@ struct Cases: ParsableCommand {
                 print(CaseJSON.encode(c))
                 return
             }
-            let l = languageOption.language(try? catalog.configuration())
+            let l = languageOption.language(configuration)
             let zh = l == .zh
             var out = "\(c.id)  [\(c.severity.rawValue)]\n  \(c.title[l])\n  \(c.title[zh ? .en : .zh])\n\n"
             out += (zh ? "来源: " : "Source: ") + "\(c.source.seed) — \(c.source.heading)\n"
@@ -100,7 +100,7 @@ extension Cases {
         @Argument(help: "Only these case ids (default: all).") var ids: [String] = []
 
         func run() throws {
-            let cat = try loadOrExit(catalog)
+            let (_, cat) = try loadOrExit(catalog)
             let compiled: CompiledCatalog
             do {
                 compiled = try catalog.compile(cat)
@@ -130,7 +130,7 @@ extension Cases {
         var update: String?
 
         func run() throws {
-            let cat = try loadOrExit(catalog)
+            let (_, cat) = try loadOrExit(catalog)
             guard let update else {
                 print(CatalogDocument.markdown(cat), terminator: "")
                 return
@@ -141,9 +141,11 @@ extension Cases {
     }
 }
 
-func loadOrExit(_ options: CatalogOptions) throws -> Catalog {
+/// The configuration and the catalog, or a message on standard error and exit status 2.
+func loadOrExit(_ options: CatalogOptions) throws -> (Configuration, Catalog) {
     do {
-        return try options.loadCatalog()
+        let configuration = try options.configuration()
+        return (configuration, try options.loadCatalog(configuration))
     } catch {
         FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
         throw ExitCode(2)

@@ -57,8 +57,7 @@ struct CatalogOptions: ParsableArguments {
         return nil
     }
 
-    func loadCatalog() throws -> Catalog {
-        let configuration = try configuration()
+    func loadCatalog(_ configuration: Configuration) throws -> Catalog {
         do {
             return try Catalog.load(directories: directories(configuration), cache: cacheDirectory.map(CatalogCache.init))
         } catch {

@@ -36,8 +36,10 @@ struct Scan: ParsableCommand {
     func run() throws {
         let started = ContinuousClock.now
         let compiled: CompiledCatalog
+        let configuration: Configuration
         do {
-            compiled = try catalog.compile(try catalog.loadCatalog())
+            configuration = try catalog.configuration()
+            compiled = try catalog.compile(try catalog.loadCatalog(configuration))
         } catch {
             FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
             throw ExitCode(2)
@@ -46,7 +48,7 @@ struct Scan: ParsableCommand {
         let scanner = try LogScanner(compiled: compiled)
         var bytes = 0, lines = 0
         let formatter = AlertFormatter(
-            format: format, language: languageOption.language(try? catalog.configuration()),
+            format: format, language: languageOption.language(configuration),
             color: format == .text && isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
         let output = BufferedOutput()
         var alerts = 0
