@@ -25,7 +25,7 @@ public final class LogScanner {
     public private(set) var matchedLines = 0
     private var lastMatched: (origin: Origin, line: Int)?
 
-    /// Match reports of the compiled engine so far, before line deduplication and PCRE2.
+    /// Reports of the compiled engine kept so far (one per pattern and line), before PCRE2.
     public var rawHits: Int { scratch.rawHits }
 
     public init(compiled: CompiledCatalog, engine: Engine = .compiled) throws {

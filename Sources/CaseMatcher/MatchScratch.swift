@@ -43,13 +43,11 @@ struct HitBuffer {
     /// The chunk being scanned.
     var chunk: UnsafePointer<UInt8>?
     let lastEnd: UnsafeMutablePointer<UInt64>
-    let patterns: Int
 
     static let idBits: UInt64 = 24
 
     init(capacity: Int, patterns: Int) {
         self.capacity = capacity
-        self.patterns = patterns
         base = .allocate(capacity: capacity)
         lastEnd = .allocate(capacity: max(patterns, 1))
         lastEnd.initialize(repeating: 0, count: max(patterns, 1))
@@ -59,10 +57,11 @@ struct HitBuffer {
     mutating func report(_ id: UInt32, _ end: UInt64) {
         let previous = lastEnd[Int(id)]
         if previous != 0, let chunk {
-            // Same line when no newline lies from the previous report's last matched byte up to
-            // (not including) this one's: a line is the one holding a match's last byte.
-            let from = Int(previous) - 2
-            if memchr(chunk + from, 0x0A, Int(end) - 1 - from) == nil {
+            // Same line when no newline lies between the two reports' last matched bytes (the
+            // earlier included, the later not): a line is the one holding a match's last byte.
+            // Either report may be the earlier one, so a report out of order never reads backwards.
+            let a = Int(previous) - 2, b = Int(end) - 1
+            if memchr(chunk + min(a, b), 0x0A, abs(b - a)) == nil {
                 return
             }
         }
@@ -104,7 +103,8 @@ public final class MatchScratch {
     private var confirmers: [(pattern: PCRE2Pattern, data: PCRE2MatchData)?]
     /// Per pattern, 1 + the start of the last line it was tried on, to try each line once.
     private var triedAt: [Int]
-    /// Match reports Hyperscan made so far (several per line for patterns such as `a.*b`).
+    /// Reports the match callback kept so far (one per pattern and line), before PCRE2 confirms
+    /// them.
     public private(set) var rawHits = 0
 
     /// The corresponding C function is `hs_alloc_scratch`.

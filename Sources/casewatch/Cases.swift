@@ -101,14 +101,7 @@ extension Cases {
 
         func run() throws {
             let (_, cat) = try loadOrExit(catalog)
-            let compiled: CompiledCatalog
-            do {
-                compiled = try catalog.compile(cat)
-            } catch {
-                FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
-                throw ExitCode(2)
-            }
-            let check = ExampleCheck(compiled: compiled)
+            let check = ExampleCheck(compiled: try compileOrExit(catalog, cat))
             var failed = 0, examples = 0
             for c in cat.cases where ids.isEmpty || ids.contains(c.id) {
                 examples += c.examples.match.count + c.examples.noMatch.count
@@ -138,6 +131,16 @@ extension Cases {
             let old = (try? String(contentsOfFile: update, encoding: .utf8)) ?? ""
             try CatalogDocument.update(old, with: cat).write(toFile: update, atomically: true, encoding: .utf8)
         }
+    }
+}
+
+/// The compiled catalog, or a message on standard error and exit status 2.
+func compileOrExit(_ options: CatalogOptions, _ catalog: Catalog) throws -> CompiledCatalog {
+    do {
+        return try options.compile(catalog)
+    } catch {
+        FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
+        throw ExitCode(2)
     }
 }
 

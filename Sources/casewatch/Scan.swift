@@ -35,15 +35,8 @@ struct Scan: ParsableCommand {
 
     func run() throws {
         let started = ContinuousClock.now
-        let compiled: CompiledCatalog
-        let configuration: Configuration
-        do {
-            configuration = try catalog.configuration()
-            compiled = try catalog.compile(try catalog.loadCatalog(configuration))
-        } catch {
-            FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        let (configuration, cat) = try loadOrExit(catalog)
+        let compiled = try compileOrExit(catalog, cat)
         let ready = ContinuousClock.now
         let scanner = try LogScanner(compiled: compiled)
         var bytes = 0, lines = 0
