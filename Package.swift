@@ -37,10 +37,10 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "CaseMatcher",
-            dependencies: ["CaseCatalog", "CVectorscan", "CPCRE2"]),
+            dependencies: ["CaseCatalog", "LogSources", "CVectorscan", "CPCRE2"]),
         .target(
             name: "LogSources",
-            dependencies: ["CZlib", "CSystemd"]),
+            dependencies: ["CaseCatalog", "CZlib", "CSystemd"]),
         .target(
             name: "Alerting",
             dependencies: [

@@ -1,7 +1,8 @@
 import CaseCatalog
 import Foundation
 
-/// Renders alerts for a terminal (text) or for machines (one JSON object per line).
+/// Renders alerts for a terminal (text) or for machines (one JSON object per line, the schema of
+/// docs/ALERT-SCHEMA.md).
 public struct AlertFormatter: Sendable {
     public enum Format: String, Sendable, CaseIterable { case text, json }
 
@@ -15,9 +16,11 @@ public struct AlertFormatter: Sendable {
         self.color = color
     }
 
+    /// A notification: the whole alert when it first fires; in text mode a repeat or resolve is
+    /// one short line (the JSON form always carries everything).
     public func render(_ alert: Alert) -> String {
         switch format {
-        case .text: text(alert)
+        case .text: alert.sequence == 1 && alert.state == .firing ? text(alert) : update(alert)
         case .json: json(alert)
         }
     }
@@ -36,33 +39,39 @@ public struct AlertFormatter: Sendable {
     }
 
     private func location(_ alert: Alert, _ e: Evidence) -> String {
-        "\(alert.origin.name):\(e.lineNumber)"
+        e.lineNumber > 0 ? "\(alert.origin.name):\(e.lineNumber)" : alert.origin.name
     }
+
+    private func zh(_ s: String, _ en: String) -> String { language == .zh ? s : en }
 
     func text(_ alert: Alert) -> String {
         let c = alert.knownCase
         let other: Language = language == .zh ? .en : .zh
         var out = paint("[\(c.severity.rawValue)] \(c.id)", severityCode(c.severity)) + "  " + c.title[language] + "\n"
         out += "    " + c.title[other] + "\n"
+        if let place = place(alert) { out += "  \(label("where", "位置")) \(place)\n" }
+        for line in alert.context {
+            out += "  \(label("ctx", "上文")) " + paint(line, "2") + "\n"
+        }
         for e in alert.earlier {
             out += "  \(label("after", "先有")) \(location(alert, e))  \(e.line)\n"
         }
         out += "  \(label("line", "日志")) \(location(alert, alert.evidence))  \(alert.evidence.line)\n"
         if let cut = alert.evidence.truncatedAt {
-            out += "        " + (language == .zh ? "（该行过长，仅匹配前 \(cut) 字节）" : "(line too long: only its first \(cut) bytes were matched)") + "\n"
+            out += "        " + zh("（该行过长，仅匹配前 \(cut) 字节）", "(line too long: only its first \(cut) bytes were matched)") + "\n"
         }
         if !alert.captures.isEmpty {
             out += "  \(label("found", "提取")) " + alert.captures.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + "\n"
         }
         if !alert.supersededBy.isEmpty {
-            out += "  \(label("note", "注意")) " + (language == .zh
-                ? "已发现更具体的案例：\(alert.supersededBy.joined(separator: ", "))"
-                : "more specific case found: \(alert.supersededBy.joined(separator: ", "))") + "\n"
+            out += "  \(label("note", "注意")) " + zh(
+                "已发现更具体的案例：\(alert.supersededBy.joined(separator: ", "))",
+                "more specific case found: \(alert.supersededBy.joined(separator: ", "))") + "\n"
         }
         if !alert.explains.isEmpty {
-            out += "  \(label("note", "注意")) " + (language == .zh
-                ? "此案例解释了前面的 \(alert.explains.joined(separator: ", "))"
-                : "explains the earlier \(alert.explains.joined(separator: ", "))") + "\n"
+            out += "  \(label("note", "注意")) " + zh(
+                "此案例解释了前面的 \(alert.explains.joined(separator: ", "))",
+                "explains the earlier \(alert.explains.joined(separator: ", "))") + "\n"
         }
         out += "  \(label("why", "原因")) " + indent(alert.fill(c.diagnosis[language])) + "\n"
         out += "  \(label("fix", "处理")) " + indent(alert.fill(c.fix.text[language])) + "\n"
@@ -70,6 +79,33 @@ public struct AlertFormatter: Sendable {
             out += "        $ " + command.replacingOccurrences(of: "\n", with: "\n          ") + "\n"
         }
         return out
+    }
+
+    /// Namespace / pod / container, unit or host: where the incident is, when the source says.
+    private func place(_ alert: Alert) -> String? {
+        let o = alert.origin
+        var parts: [String] = []
+        if let ns = o.namespace { parts.append(zh("命名空间 \(ns)", "namespace \(ns)")) }
+        if let pod = o.pod { parts.append("pod \(pod)") }
+        if let c = o.container { parts.append(zh("容器 \(c)", "container \(c)")) }
+        if let node = o.node { parts.append(zh("节点 \(node)", "node \(node)")) }
+        if let unit = o.unit { parts.append("unit \(unit)") } else if let id = o.identifier { parts.append(id) }
+        if let host = o.host { parts.append(zh("主机 \(host)", "host \(host)")) }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
+
+    /// One line for a reminder, a final count or a resolve.
+    func update(_ alert: Alert) -> String {
+        let c = alert.knownCase
+        let head = paint("[\(c.severity.rawValue)] \(c.id)", severityCode(c.severity))
+        let span = "\(Timestamp.iso8601(alert.firstSeen)) – \(Timestamp.iso8601(alert.lastSeen))"
+        let where_ = place(alert) ?? alert.origin.name
+        switch alert.state {
+        case .resolved:
+            return "\(head)  " + zh("已恢复：共 \(alert.count) 次，\(where_)，\(span)", "resolved: \(alert.count) times in all, \(where_), \(span)") + "\n"
+        case .firing:
+            return "\(head)  " + zh("共出现 \(alert.count) 次：\(where_)，\(span)", "seen \(alert.count) times: \(where_), \(span)") + "\n"
+        }
     }
 
     private func label(_ en: String, _ zh: String) -> String {
@@ -92,8 +128,24 @@ public struct AlertFormatter: Sendable {
     }
 }
 
-/// The JSON form of an alert (docs/ALERT-SCHEMA.md).
-struct AlertRecord: Encodable {
+/// Times as alerts print them.
+public enum Timestamp {
+    /// RFC 3339 in UTC with milliseconds: `2026-11-30T04:14:12.345Z`.
+    public static func iso8601(_ seconds: Double) -> String {
+        var t = time_t(seconds.rounded(.down))
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        let millis = Int(((seconds - seconds.rounded(.down)) * 1000).rounded(.down))
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)Z"
+    }
+}
+
+/// The JSON form of an alert: docs/ALERT-SCHEMA.md, `schema_version` 1.
+public struct AlertRecord: Encodable {
+    public static let schemaVersion = 1
+
     struct Text: Encodable {
         var en: String
         var zh: String
@@ -110,13 +162,30 @@ struct AlertRecord: Encodable {
         var line: String
         var truncated_at: Int?
     }
+    struct OriginRecord: Encodable {
+        var kind: String
+        var host: String?
+        var namespace: String?
+        var pod: String?
+        var container: String?
+        var node: String?
+        var unit: String?
+        var identifier: String?
+        var file: String?
+    }
+    struct KnowledgeBase: Encodable {
+        var seed: String
+        var heading: String
+    }
 
+    var schema_version = AlertRecord.schemaVersion
     var case_id: String
     var severity: String
     var title: Text
     var symptom: String
     var source: String
     var source_kind: String
+    var origin: OriginRecord
     var namespace: String?
     var pod: String?
     var container: String?
@@ -124,33 +193,55 @@ struct AlertRecord: Encodable {
     var line_number: Int
     var line: String
     var truncated_at: Int?
+    var context: [String]
     var earlier_lines: [Line]
     var captures: [String: String]
     var time: String
+    var state: String
+    var count: Int
+    var first_seen: String
+    var last_seen: String
+    var dedup_key: String
+    var alert_id: String
+    var event_id: String
     var diagnosis: Text
     var fix: Fix
+    var knowledge_base: KnowledgeBase
     var superseded_by: [String]
     var explains: [String]
 
-    init(_ a: Alert) {
+    public init(_ a: Alert) {
         case_id = a.caseID
         severity = a.knownCase.severity.rawValue
         title = Text(a.knownCase.title)
         symptom = a.evidence.symptomID
         source = a.origin.name
         source_kind = a.origin.kind.rawValue
-        namespace = a.origin.namespace
-        pod = a.origin.pod
-        container = a.origin.container
-        unit = a.origin.unit
+        let o = a.origin
+        origin = OriginRecord(
+            kind: o.kind.rawValue, host: o.host, namespace: o.namespace, pod: o.pod, container: o.container,
+            node: o.node, unit: o.unit, identifier: o.identifier, file: o.file)
+        namespace = o.namespace
+        pod = o.pod
+        container = o.container
+        unit = o.unit
         line_number = a.evidence.lineNumber
         line = a.evidence.line
         truncated_at = a.evidence.truncatedAt
+        context = a.context
         earlier_lines = a.earlier.map { Line(symptom: $0.symptomID, line_number: $0.lineNumber, line: $0.line, truncated_at: $0.truncatedAt) }
         captures = Dictionary(a.captures.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
-        time = Date(timeIntervalSince1970: a.time).ISO8601Format()
+        time = Timestamp.iso8601(a.time)
+        state = a.state.rawValue
+        count = a.count
+        first_seen = Timestamp.iso8601(a.firstSeen)
+        last_seen = Timestamp.iso8601(a.lastSeen)
+        dedup_key = a.dedupKey
+        alert_id = a.alertID
+        event_id = a.eventID
         diagnosis = Text(Localized(en: a.fill(a.knownCase.diagnosis.en), zh: a.fill(a.knownCase.diagnosis.zh)))
         fix = Fix(en: a.fill(a.knownCase.fix.text.en), zh: a.fill(a.knownCase.fix.text.zh), commands: a.fixCommands)
+        knowledge_base = KnowledgeBase(seed: a.knownCase.source.seed, heading: a.knownCase.source.heading)
         superseded_by = a.supersededBy
         explains = a.explains
     }

@@ -1,6 +1,7 @@
 import CaseCatalog
+import LogSources
 
-/// A symptom seen in a log line, as the matcher reports it.
+/// A symptom seen in a log line, as the matcher stage reports it.
 public struct SymptomEvent: Sendable {
     public var caseIndex: Int
     public var symptomIndex: Int
@@ -11,10 +12,14 @@ public struct SymptomEvent: Sendable {
     /// Seconds since the epoch.
     public var time: Double
     public var truncatedAt: Int?
+    public var context: [String]
+    public var streamValues: [String: String]
+    public var position: RecordPosition
 
     public init(
         caseIndex: Int, symptomIndex: Int, origin: Origin, lineNumber: Int, line: String,
-        captures: [Capture] = [], time: Double, truncatedAt: Int? = nil
+        captures: [Capture] = [], time: Double, truncatedAt: Int? = nil, context: [String] = [],
+        streamValues: [String: String] = [:], position: RecordPosition = .none
     ) {
         self.caseIndex = caseIndex
         self.symptomIndex = symptomIndex
@@ -24,20 +29,31 @@ public struct SymptomEvent: Sendable {
         self.captures = captures
         self.time = time
         self.truncatedAt = truncatedAt
+        self.context = context
+        self.streamValues = streamValues
+        self.position = position
     }
 }
 
-/// Turns symptom events into alerts: evaluates the cases' triggers (sequences, counts,
-/// `unless`) with a little state per case and stream, and marks generic cases that a more
-/// specific case explains. Used alike by `casewatch scan` and the daemon.
+/// The correlator stage: evaluates the cases' triggers (sequences, counts, `unless`) with a
+/// little state per case and stream (one pod container, unit, file or input), and hands on the
+/// cases they complete. Looking across streams (supersedes, dedup) is the alert book's job.
+///
+/// Its state is bounded: entries idle for longer than the longest window of the catalog are
+/// dropped (they could not complete anything any more), and past `maxEntries` the least
+/// recently used entries are evicted and counted in `evicted`.
 public struct Correlator {
     public let catalog: Catalog
+    public let maxEntries: Int
+    /// Entries dropped because the state was full (not counting idle ones past every window).
+    public private(set) var evicted = 0
 
     private struct Progress {
         var step = 0
         var count = 0
         var startTime = 0.0
         var lastLine = 0
+        var touched = 0.0
         var evidence: [Evidence] = []
         var captures: [Capture] = []
         var recent: [Double] = []  // times of counted events, for count without steps
@@ -50,46 +66,43 @@ public struct Correlator {
 
     private var progress: [Key: Progress] = [:]
     private var lastUnless: [Key: Double] = [:]
-    /// When each case last fired, for supersedes.
-    private var lastFired: [Int: Double] = [:]
-    /// For each case, the cases that declare they supersede it.
-    private let supersededBy: [[Int]]
-    private let indexOfID: [String: Int]
+    private let longestWindow: Double
+    private var lastSweep = -Double.infinity
 
-    public init(catalog: Catalog) {
+    public init(catalog: Catalog, maxEntries: Int = 10_000) {
         self.catalog = catalog
-        var indexOfID: [String: Int] = [:]
-        for (i, c) in catalog.cases.enumerated() { indexOfID[c.id] = i }
-        var supersededBy = Array(repeating: [Int](), count: catalog.cases.count)
-        for (i, c) in catalog.cases.enumerated() {
-            for generic in c.supersedes { if let g = indexOfID[generic] { supersededBy[g].append(i) } }
-        }
-        self.supersededBy = supersededBy
-        self.indexOfID = indexOfID
+        self.maxEntries = max(maxEntries, 1)
+        longestWindow = catalog.cases.compactMap { $0.trigger?.window }.max() ?? Trigger.defaultWindow
     }
 
-    /// Feeds one event; returns the alerts it completes (usually none or one).
-    public mutating func feed(_ event: SymptomEvent) -> [Alert] {
+    /// Entries held (sequence progress and `unless` marks).
+    public var entries: Int { progress.count + lastUnless.count }
+
+    /// Feeds one event; returns the cases it completes (usually none or one).
+    public mutating func feed(_ event: SymptomEvent) -> [CaseEvent] {
         let knownCase = catalog.cases[event.caseIndex]
         let symptom = knownCase.symptoms[event.symptomIndex]
         let evidence = Evidence(
             symptomID: symptom.id, lineNumber: event.lineNumber, line: event.line, truncatedAt: event.truncatedAt)
         guard let trigger = knownCase.trigger else {
-            return [fire(event, evidence: evidence, earlier: [], captures: event.captures)]
+            return [complete(event, evidence: evidence, earlier: [], captures: event.captures)]
         }
-        let key = Key(caseIndex: event.caseIndex, stream: event.origin.name)
+        sweep(at: event.time)
+        let key = Key(caseIndex: event.caseIndex, stream: event.origin.streamKey)
         if trigger.unless.contains(symptom.id) {
             lastUnless[key] = event.time
             progress[key] = nil
+            bound()
             return []
         }
         // Symptoms the trigger does not name raise the case alone.
         if !trigger.steps.isEmpty && !trigger.namedSymptoms.contains(symptom.id) {
-            return suppressed(key, trigger, at: event.time) ? [] : [fire(event, evidence: evidence, earlier: [], captures: event.captures)]
+            return suppressed(key, trigger, at: event.time) ? [] : [complete(event, evidence: evidence, earlier: [], captures: event.captures)]
         }
         var p = progress[key] ?? Progress()
-        if p.step > 0 && event.time - p.startTime > trigger.window { p = Progress() }
-        if p.step > 0, let lines = trigger.windowLines, event.lineNumber - p.lastLine > lines { p = Progress() }
+        p.touched = event.time
+        if p.step > 0 && event.time - p.startTime > trigger.window { p = Progress(touched: event.time) }
+        if p.step > 0, let lines = trigger.windowLines, event.lineNumber - p.lastLine > lines { p = Progress(touched: event.time) }
 
         if trigger.steps.isEmpty {
             // "N times within the window" over any of the case's symptoms.
@@ -98,12 +111,12 @@ public struct Correlator {
             p.evidence.append(evidence)
             if p.evidence.count > trigger.count { p.evidence.removeFirst(p.evidence.count - trigger.count) }
             guard p.recent.count >= trigger.count else {
-                progress[key] = p
+                store(key, p)
                 return []
             }
             progress[key] = nil
             if suppressed(key, trigger, at: event.time) { return [] }
-            return [fire(event, evidence: evidence, earlier: Array(p.evidence.dropLast()), captures: event.captures)]
+            return [complete(event, evidence: evidence, earlier: Array(p.evidence.dropLast()), captures: event.captures)]
         }
 
         let last = trigger.steps.count - 1
@@ -114,24 +127,54 @@ public struct Correlator {
                 p.step += 1
                 p.evidence.append(evidence)
                 p.captures = merge(p.captures, event.captures)
-                progress[key] = p
+                store(key, p)
                 return []
             }
             p.count += 1
             guard p.count >= trigger.count else {
-                progress[key] = p
+                store(key, p)
                 return []
             }
             progress[key] = nil
             if suppressed(key, trigger, at: event.time) { return [] }
-            return [fire(event, evidence: evidence, earlier: p.evidence, captures: merge(p.captures, event.captures))]
+            return [complete(event, evidence: evidence, earlier: p.evidence, captures: merge(p.captures, event.captures))]
         }
         if trigger.steps[0].contains(symptom.id) && last > 0 {
             // A newer first step starts the sequence again.
-            p = Progress(step: 1, count: 0, startTime: event.time, lastLine: event.lineNumber, evidence: [evidence], captures: event.captures)
+            p = Progress(
+                step: 1, count: 0, startTime: event.time, lastLine: event.lineNumber, touched: event.time,
+                evidence: [evidence], captures: event.captures)
         }
-        progress[key] = p
+        store(key, p)
         return []
+    }
+
+    private mutating func store(_ key: Key, _ p: Progress) {
+        progress[key] = p
+        bound()
+    }
+
+    /// Drops what can no longer complete anything: idle past the longest window.
+    private mutating func sweep(at time: Double) {
+        guard time - lastSweep > longestWindow else { return }
+        lastSweep = time
+        progress = progress.filter { time - $0.value.touched <= longestWindow }
+        lastUnless = lastUnless.filter { time - $0.value <= longestWindow }
+    }
+
+    /// Keeps at most `maxEntries`, evicting the least recently touched.
+    private mutating func bound() {
+        let excess = progress.count + lastUnless.count - maxEntries
+        guard excess > 0 else { return }
+        // Rare: evict a tenth at once so the sort is paid seldom.
+        let n = max(excess, maxEntries / 10)
+        var ages = progress.map { (key: $0.key, time: $0.value.touched, unless: false) }
+        ages += lastUnless.map { (key: $0.key, time: $0.value, unless: true) }
+        ages.sort { $0.time < $1.time }
+        for a in ages.prefix(n) {
+            if a.unless { lastUnless[a.key] = nil } else { progress[a.key] = nil }
+        }
+        evicted += min(n, ages.count)
     }
 
     private func suppressed(_ key: Key, _ trigger: Trigger, at time: Double) -> Bool {
@@ -147,20 +190,10 @@ public struct Correlator {
         return result
     }
 
-    private mutating func fire(_ event: SymptomEvent, evidence: Evidence, earlier: [Evidence], captures: [Capture]) -> Alert {
-        let knownCase = catalog.cases[event.caseIndex]
-        let window = knownCase.trigger?.window ?? Trigger.defaultWindow
-        let specific = supersededBy[event.caseIndex].filter { s in
-            lastFired[s].map { event.time - $0 <= window } ?? false
-        }
-        let explains = knownCase.supersedes.compactMap { indexOfID[$0] }.filter { g in
-            lastFired[g].map { event.time - $0 <= window } ?? false
-        }
-        lastFired[event.caseIndex] = event.time
-        return Alert(
-            knownCase: knownCase, origin: event.origin, evidence: evidence, earlier: earlier,
-            captures: captures, time: event.time,
-            supersededBy: specific.map { catalog.cases[$0].id },
-            explains: explains.map { catalog.cases[$0].id })
+    private func complete(_ event: SymptomEvent, evidence: Evidence, earlier: [Evidence], captures: [Capture]) -> CaseEvent {
+        CaseEvent(
+            caseIndex: event.caseIndex, knownCase: catalog.cases[event.caseIndex], origin: event.origin,
+            evidence: evidence, earlier: earlier, captures: captures, time: event.time, context: event.context,
+            streamValues: event.streamValues, position: event.position)
     }
 }

@@ -1,5 +1,5 @@
 /// The kinds of log source casewatch reads.
-public enum SourceKind: String, Sendable, Hashable, CaseIterable {
+public enum SourceKind: String, Sendable, Hashable, CaseIterable, Codable {
     /// Pod and container logs through `kubectl logs -f`.
     case kubectl
     /// Kubernetes events.
@@ -45,29 +45,6 @@ public struct Scope: Sendable, Hashable {
         if let container, let value = origin.container, !container.matches(value) { return false }
         if let unit, let value = origin.unit, !unit.matches(value) { return false }
         return true
-    }
-}
-
-/// Where a log line comes from: the attributes scopes and alerts use.
-public struct Origin: Sendable, Hashable {
-    public var kind: SourceKind
-    /// File path, `-` for standard input, `namespace/pod/container` for kubectl...
-    public var name: String
-    public var namespace: String?
-    public var pod: String?
-    public var container: String?
-    public var unit: String?
-
-    public init(
-        kind: SourceKind, name: String, namespace: String? = nil, pod: String? = nil,
-        container: String? = nil, unit: String? = nil
-    ) {
-        self.kind = kind
-        self.name = name
-        self.namespace = namespace
-        self.pod = pod
-        self.container = container
-        self.unit = unit
     }
 }
 

@@ -14,6 +14,17 @@ public struct SymptomMatch {
     public var captures: [(name: String, value: String)]
 }
 
+/// PCRE2 failed on a hit (match or depth limit, JIT stack): the line could not be decided.
+public struct MatchFailure: Error, Sendable, CustomStringConvertible {
+    /// Index into `CompiledCatalog.patterns`.
+    public var pattern: Int
+    /// The line's bytes in the scanned chunk.
+    public var line: Range<Int>
+    public var error: PCRE2Error
+
+    public var description: String { "pattern \(pattern): \(error)" }
+}
+
 /// Which patterns apply to one stream, decided once per stream from the scopes.
 public struct PatternFilter: Sendable {
     let admitted: [Bool]
@@ -103,6 +114,8 @@ public final class MatchScratch {
     private var confirmers: [(pattern: PCRE2Pattern, data: PCRE2MatchData)?]
     /// Per pattern, 1 + the start of the last line it was tried on, to try each line once.
     private var triedAt: [Int]
+    /// The confirmed matches of the line being delivered, to order them.
+    private var pending: [SymptomMatch] = []
     /// Reports the match callback kept so far (one per pattern and line), before PCRE2 confirms
     /// them.
     public private(set) var rawHits = 0
@@ -127,11 +140,23 @@ public final class MatchScratch {
     }
 
     /// Scans a chunk of whole lines separated by `\n` (the last may lack it) and calls `body`
-    /// for every (pattern, line) pair that PCRE2 confirms, in line order.
+    /// for every (pattern, line) pair that PCRE2 confirms. Order: by line; within a line by the
+    /// start of the match, then by pattern id (catalog order), the same for both engines.
+    /// A PCRE2 failure (match or depth limit, JIT stack) on a hit goes to `onFailure`, never
+    /// counts as "no match", and scanning goes on with the next hit.
     /// The corresponding C function is `hs_scan`.
     public func scan(
         _ chunk: UnsafeRawBufferPointer, filter: PatternFilter? = nil,
-        _ body: (SymptomMatch) throws -> Void
+        onFailure: (MatchFailure) throws -> Void, _ body: (SymptomMatch) throws -> Void
+    ) throws {
+        try scan(chunk, admit: filter.map { f in { pattern, _ in f.admits(pattern) } }, onFailure: onFailure, body)
+    }
+
+    /// As `scan(_:filter:onFailure:_:)`, with `admit(pattern, lineStart)` deciding per hit
+    /// whether the pattern applies to the line (a batch of records of several origins).
+    public func scan(
+        _ chunk: UnsafeRawBufferPointer, admit: ((Int, Int) -> Bool)?,
+        onFailure: (MatchFailure) throws -> Void, _ body: (SymptomMatch) throws -> Void
     ) throws {
         guard let db = compiled.database, chunk.count > 0 else { return }
         let base = chunk.baseAddress!.assumingMemoryBound(to: CChar.self)
@@ -152,11 +177,13 @@ public final class MatchScratch {
         }
         let bytes = chunk.bindMemory(to: UInt8.self)
         var lineStart = 0, lineEnd = -1
+        pending.removeAll(keepingCapacity: true)
         for packed in raw {
             let id = Int(packed & (1 << HitBuffer.idBits - 1))
             let end = Int(packed >> HitBuffer.idBits)
             let last = max(end - 1, 0)
             if last < lineStart || last > lineEnd {
+                try deliverPending(body)
                 // The line holding the last matched byte; a `\n` belongs to the line it ends.
                 lineStart = last
                 while lineStart > 0 && bytes[lineStart - 1] != 0x0A { lineStart -= 1 }
@@ -169,18 +196,32 @@ public final class MatchScratch {
             }
             if triedAt[id] == lineStart + 1 { continue }
             triedAt[id] = lineStart + 1
-            if let filter, !filter.admits(id) { continue }
-            if let match = confirm(id, UnsafeRawBufferPointer(rebasing: chunk[lineStart..<lineEnd]), offset: lineStart) {
-                try body(match)
+            if let admit, !admit(id, lineStart) { continue }
+            do {
+                if let match = try confirm(id, UnsafeRawBufferPointer(rebasing: chunk[lineStart..<lineEnd]), offset: lineStart) {
+                    pending.append(match)
+                }
+            } catch {
+                try onFailure(MatchFailure(pattern: id, line: lineStart..<lineEnd, error: error))
             }
         }
+        try deliverPending(body)
+    }
+
+    /// Hands over the matches of one line in the documented order.
+    private func deliverPending(_ body: (SymptomMatch) throws -> Void) throws {
+        if pending.isEmpty { return }
+        if pending.count > 1 {
+            pending.sort { ($0.span.lowerBound, $0.pattern) < ($1.span.lowerBound, $1.pattern) }
+        }
+        defer { pending.removeAll(keepingCapacity: true) }
+        for m in pending { try body(m) }
     }
 
     /// Runs one pattern's PCRE2 program over one line: the exact answer and the captures.
-    private func confirm(_ id: Int, _ line: UnsafeRawBufferPointer, offset: Int) -> SymptomMatch? {
-        guard let (pattern, data) = confirmer(id), pattern.match(line, data), let span = data.range(0) else {
-            return nil
-        }
+    private func confirm(_ id: Int, _ line: UnsafeRawBufferPointer, offset: Int) throws(PCRE2Error) -> SymptomMatch? {
+        guard let (pattern, data) = confirmer(id) else { return nil }
+        guard try pattern.match(line, data), let span = data.range(0) else { return nil }
         var captures: [(String, String)] = []
         for (name, group) in pattern.names {
             if let r = data.range(group) {
@@ -203,22 +244,28 @@ public final class MatchScratch {
     }
 
     /// The reference engine: every pattern run alone through PCRE2 over every line, no
-    /// Hyperscan. Same contract as `scan`; for parity tests and the comparison benchmark.
+    /// Hyperscan. Same contract and order as `scan`; for parity tests and the comparison benchmark.
     public func referenceScan(
         _ chunk: UnsafeRawBufferPointer, filter: PatternFilter? = nil,
-        _ body: (SymptomMatch) throws -> Void
+        onFailure: (MatchFailure) throws -> Void, _ body: (SymptomMatch) throws -> Void
     ) throws {
         guard chunk.count > 0 else { return }
         let bytes = chunk.bindMemory(to: UInt8.self)
         var start = 0
+        pending.removeAll(keepingCapacity: true)
         while start < bytes.count {
             var end = start
             while end < bytes.count && bytes[end] != 0x0A { end += 1 }
             let line = UnsafeRawBufferPointer(rebasing: chunk[start..<end])
             for id in compiled.patterns.indices {
                 if let filter, !filter.admits(id) { continue }
-                if let match = confirm(id, line, offset: start) { try body(match) }
+                do {
+                    if let match = try confirm(id, line, offset: start) { pending.append(match) }
+                } catch {
+                    try onFailure(MatchFailure(pattern: id, line: start..<end, error: error))
+                }
             }
+            try deliverPending(body)
             start = end + 1
         }
     }

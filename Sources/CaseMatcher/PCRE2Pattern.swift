@@ -45,10 +45,12 @@ final class PCRE2Pattern: @unchecked Sendable {
 
     /// Matches `subject`; on success returns true and leaves the offsets in `data`.
     /// The corresponding C function is `pcre2_match`.
-    func match(_ subject: UnsafeRawBufferPointer, _ data: PCRE2MatchData) -> Bool {
+    func match(_ subject: UnsafeRawBufferPointer, _ data: PCRE2MatchData) throws(PCRE2Error) -> Bool {
         let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? PCRE2MatchData.emptySubject
         let rc = pcre2_match_8(code, base, Int(subject.count), 0, 0, data.pointer, nil)
-        return rc > 0 || rc == 0  // 0: ovector too small, still a match
+        if rc >= 0 { return true }  // 0: ovector too small, still a match
+        if rc == PCRE2_ERROR_NOMATCH { return false }
+        throw PCRE2Error(code: rc)
     }
 }
 

@@ -10,6 +10,8 @@ struct Configuration {
     /// nil: from the locale.
     var language: Language?
     var patterns: [String] = []
+    /// `context.before`: lines quoted before the evidence.
+    var contextBefore: Int?
 
     struct Failure: Error, CustomStringConvertible {
         var path: String
@@ -56,8 +58,21 @@ struct Configuration {
                     throw Failure(path: path, line: line, key: name, message: "expected a list of directories")
                 }
                 config.patterns = seq.compactMap(\.string)
+            case "context":
+                guard case .mapping(let m) = value else {
+                    throw Failure(path: path, line: line, key: name, message: "expected a mapping such as {before: 3}")
+                }
+                for (k, v) in m {
+                    guard k.string == "before" else {
+                        throw Failure(path: path, line: k.mark?.line ?? line, key: "context.\(k.string ?? "")", message: "unknown key (allowed: before)")
+                    }
+                    guard let n = v.string.flatMap(Int.init), n >= 0 else {
+                        throw Failure(path: path, line: k.mark?.line ?? line, key: "context.before", message: "expected a whole number of lines (0 or more)")
+                    }
+                    config.contextBefore = n
+                }
             default:
-                throw Failure(path: path, line: line, key: name, message: "unknown key (allowed: language, patterns)")
+                throw Failure(path: path, line: line, key: name, message: "unknown key (allowed: language, patterns, context)")
             }
         }
         return config

@@ -13,6 +13,14 @@ struct Scan: ParsableCommand {
             output of a running installer can be piped in:
 
                 ./scripts/setup_bkce7.sh -i base ... 2>&1 | casewatch scan -
+
+            Lines in the form of `kubectl logs --prefix` ([pod/NAME/CONTAINER] ..., with or
+            without --timestamps) carry their pod and container, so pod scopes apply:
+
+                kubectl logs -n blueking -l app=X --all-containers --prefix | casewatch scan --origin namespace=blueking -
+
+            Repeats of a case in the same place are one alert: it is printed at its first hit, and
+            at the end of the input its final count. --no-dedup prints every hit.
             """)
 
     @OptionGroup var catalog: CatalogOptions
@@ -24,6 +32,17 @@ struct Scan: ParsableCommand {
     @Option(help: ArgumentHelp("Lines longer than this many bytes are matched on their first BYTES only.", valueName: "BYTES"))
     var maxLineLength = ChunkedLineReader.defaultMaxLineLength
 
+    @Option(name: .customLong("origin"), help: ArgumentHelp(
+        "Where the input comes from, for scopes and alerts: namespace, pod, container, unit, node, host (repeatable).",
+        valueName: "KEY=VALUE"))
+    var origins: [String] = []
+
+    @Flag(help: "Print every hit as its own alert (no deduplication).")
+    var noDedup = false
+
+    @Option(help: ArgumentHelp("Lines of context quoted before the evidence (default: the configuration's context.before, else 3).", valueName: "N"))
+    var context: Int?
+
     @Flag(help: "Print only the number of alerts per case.")
     var count = false
 
@@ -33,13 +52,28 @@ struct Scan: ParsableCommand {
     @Argument(help: "Log files to scan; `-` is standard input.")
     var files: [String] = []
 
+    func validate() throws {
+        if maxLineLength < 1 {
+            throw ValidationError("--max-line-length must be at least 1 byte, got \(maxLineLength)")
+        }
+        if let context, context < 0 { throw ValidationError("--context must not be negative, got \(context)") }
+        for o in origins {
+            let parts = o.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty, Origin.fieldNames.contains(parts[0]) else {
+                throw ValidationError("--origin '\(o)': expected KEY=VALUE with KEY one of \(Origin.fieldNames.joined(separator: ", "))")
+            }
+        }
+    }
+
     func run() throws {
         let started = ContinuousClock.now
         let (configuration, cat) = try loadOrExit(catalog)
         let compiled = try compileOrExit(catalog, cat)
         let ready = ContinuousClock.now
-        let scanner = try LogScanner(compiled: compiled)
-        var bytes = 0, lines = 0
+        let pipeline = try Pipeline(
+            compiled: compiled,
+            options: .init(
+                book: .init(dedup: !noDedup), contextBefore: context ?? configuration.contextBefore ?? 3))
         let formatter = AlertFormatter(
             format: format, language: languageOption.language(configuration),
             color: format == .text && isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
@@ -47,29 +81,66 @@ struct Scan: ParsableCommand {
         var alerts = 0
         var perCase: [String: Int] = [:]
         var failed = false
+        var bytes = 0, lines = 0
+        var updates: [Alert] = []
+
+        func emit(_ alert: Alert) {
+            guard alert.state == .firing else { return }  // the input ends, not the incident
+            if alert.sequence == 1 {
+                alerts += 1
+                perCase[alert.caseID, default: 0] += 1
+            }
+            if !count { output.write(formatter.render(alert) + (format == .text && alert.sequence == 1 ? "\n" : "")) }
+        }
+        func failure(_ error: MatchError) {
+            output.flush()
+            FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
+            failed = true
+        }
+
+        let batch = RecordBatch()
         for path in files.isEmpty ? ["-"] : files {
+            var base = Origin(kind: path == "-" ? .stdin : .file, name: path, file: path == "-" ? nil : path)
+            for o in origins {
+                let parts = o.split(separator: "=", maxSplits: 1).map(String.init)
+                base.set(parts[0], parts[1])
+            }
             do {
                 var reader = try ChunkedLineReader(path: path, maxLineLength: maxLineLength)
-                let origin = Origin(kind: path == "-" ? .stdin : .file, name: path)
+                var inputLines = 0
+                defer { lines += inputLines }
                 try reader.forEachChunk { chunk in
                     if stats {
                         bytes += chunk.bytes.count
-                        lines = chunk.firstLine - 1 + countNewlines(UnsafeRawBufferPointer(chunk.bytes))
+                        inputLines = chunk.firstLine - 1 + countNewlines(UnsafeRawBufferPointer(chunk.bytes))
+                        if let last = chunk.bytes.last, last != 0x0A { inputLines += 1 }
                     }
                     let now = Date().timeIntervalSince1970
-                    try scanner.scan(chunk.bytes, firstLine: chunk.firstLine, truncated: chunk.truncated, origin: origin, time: now) { alert in
-                        alerts += 1
-                        perCase[alert.caseID, default: 0] += 1
-                        if !count { output.write(formatter.render(alert) + (format == .text ? "\n" : "")) }
+                    batch.removeAll()
+                    let truncatedAt = chunk.truncated ? chunk.bytes.count : nil
+                    if !KubectlPrefix.present(UnsafeRawBufferPointer(chunk.bytes)) {
+                        batch.borrow(chunk.bytes, origin: base, firstLine: chunk.firstLine, time: now, truncatedAt: truncatedAt, end: .none)
+                    } else {
+                        KubectlPrefix.split(UnsafeRawBufferPointer(chunk.bytes), into: batch, base: base, firstLine: chunk.firstLine, time: now, truncatedAt: truncatedAt)
                     }
+                    try pipeline.process(batch, failed: failure, emit: emit)
                     // Streaming input: show what was found as soon as it is found.
                     if path == "-" { output.flush() }
                 }
+            } catch let error as MatchError {
+                failure(error)
             } catch {
                 output.flush()
                 FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
                 failed = true
             }
+        }
+        pipeline.finish { updates.append($0) }
+        if !count && !updates.isEmpty {
+            if format == .text {
+                output.write(languageOption.language(configuration) == .zh ? "== 重复出现的告警\n" : "== Alerts that repeated\n")
+            }
+            for alert in updates { output.write(formatter.render(alert)) }
         }
         if count {
             for (id, n) in perCase.sorted(by: { $0.key < $1.key }) { output.write("\(n)\t\(id)\n") }
@@ -79,10 +150,12 @@ struct Scan: ParsableCommand {
             func seconds(_ d: Duration) -> Double {
                 Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
             }
+            let s = pipeline.stats
             let report = [
                 "patterns: \(compiled.patterns.count) (\(compiled.loadedFromCache ? "database from cache" : "database compiled"))",
-                "bytes: \(bytes)", "lines: \(lines)", "matched_lines: \(scanner.matchedLines)",
-                "raw_hits: \(scanner.rawHits)", "symptom_hits: \(scanner.symptomHits)", "alerts: \(alerts)",
+                "bytes: \(bytes)", "lines: \(lines)", "matched_lines: \(s.matchedLines)",
+                "raw_hits: \(s.rawHits)", "symptom_hits: \(s.symptomHits)", "cases: \(s.cases)", "alerts: \(alerts)",
+                "match_errors: \(s.matchErrors)",
                 "seconds_total: \(seconds(ContinuousClock.now - started))",
                 "seconds_scanning: \(seconds(ContinuousClock.now - ready))",
             ]

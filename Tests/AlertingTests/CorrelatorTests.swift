@@ -12,12 +12,14 @@ private func makeCase(_ id: String, symptoms: [String], trigger: Trigger? = nil,
 
 private struct Harness {
     var correlator: Correlator
+    let book: AlertBook
     let catalog: Catalog
     var line = 0
 
     init(_ cases: [Case]) throws {
         catalog = try Catalog(cases: cases)
         correlator = Correlator(catalog: catalog)
+        book = AlertBook(catalog: catalog, options: .init(dedup: false))
     }
 
     /// Feeds symptom `symptom` of case `caseID` at `time` in `stream`; returns the fired case ids.
@@ -27,7 +29,7 @@ private struct Harness {
         let si = catalog.cases[ci].symptoms.firstIndex { $0.id == symptom }!
         return correlator.feed(SymptomEvent(
             caseIndex: ci, symptomIndex: si, origin: Origin(kind: .file, name: stream), lineNumber: line,
-            line: "\(symptom) line", time: time))
+            line: "\(symptom) line", time: time)).flatMap(book.record)
     }
 }
 
@@ -121,7 +123,7 @@ private struct Harness {
         let c = makeCaseForLines()
         let catalog = try Catalog(cases: [c])
         var correlator = Correlator(catalog: catalog)
-        func feed(_ symptom: Int, line: Int, release: String? = nil) -> [Alert] {
+        func feed(_ symptom: Int, line: Int, release: String? = nil) -> [CaseEvent] {
             correlator.feed(SymptomEvent(
                 caseIndex: 0, symptomIndex: symptom, origin: Origin(kind: .stdin, name: "-"), lineNumber: line,
                 line: "l", captures: release.map { [Capture(name: "release", value: $0)] } ?? [], time: 0))

@@ -25,7 +25,7 @@ import Testing
                 var bytes = Array(example.utf8)
                 try bytes.withUnsafeMutableBytes { b in
                     let n = LineSanitizer.sanitize(b)
-                    try scanner.scan(UnsafeRawBufferPointer(start: b.baseAddress, count: n)) { seen.insert($0.pattern) }
+                    try scanner.scan(UnsafeRawBufferPointer(start: b.baseAddress, count: n), onFailure: { throw $0 }) { seen.insert($0.pattern) }
                 }
             }
             for (si, s) in c.symptoms.enumerated() {
@@ -36,8 +36,8 @@ import Testing
     }
 
     @Test func capturesFillTheFixCommands() throws {
-        let scanner = try LogScanner(compiled: Builtin.compiled)
-        let alerts = try scanner.scan(text: #"Error: UPGRADE FAILED: "bk-paas" has no deployed releases"#, origin: Origin(kind: .stdin, name: "-"))
+        let pipeline = try Pipeline(compiled: Builtin.compiled)
+        let alerts = try pipeline.alerts(text: #"Error: UPGRADE FAILED: "bk-paas" has no deployed releases"#, origin: Origin(kind: .stdin, name: "-"))
         let alert = try #require(alerts.first { $0.caseID == "helm-no-deployed-releases" })
         #expect(alert.captures.contains(Capture(name: "release", value: "bk-paas")))
         #expect(alert.fixCommands.contains { $0.contains("bk-paas") && !$0.contains("{release}") })

@@ -26,8 +26,16 @@ func catalog(_ regexes: [(String, Symptom.Flags)]) throws -> Catalog {
 
 let testOrigin = Origin(kind: .file, name: "test.log")
 
+/// Which engine finds the symptoms.
+enum Engine {
+    /// One Hyperscan pass per chunk, PCRE2 on the hits: the product.
+    case compiled
+    /// Every symptom alone through PCRE2 on every line: the reference.
+    case reference
+}
+
 /// (pattern, line number) pairs an engine finds in a text.
-func hits(_ compiled: CompiledCatalog, _ engine: LogScanner.Engine, _ text: [UInt8], origin: Origin = testOrigin) throws -> [Hit] {
+func hits(_ compiled: CompiledCatalog, _ engine: Engine, _ text: [UInt8], origin: Origin = testOrigin) throws -> [Hit] {
     let scratch = try compiled.makeScratch()
     var bytes = text
     var result: [Hit] = []
@@ -39,8 +47,8 @@ func hits(_ compiled: CompiledCatalog, _ engine: LogScanner.Engine, _ text: [UIn
             result.append(Hit(pattern: m.pattern, lineStart: m.line.lowerBound, captures: m.captures.map { "\($0.name)=\($0.value)" }))
         }
         switch engine {
-        case .compiled: try scratch.scan(chunk, filter: filter, body)
-        case .reference: try scratch.referenceScan(chunk, filter: filter, body)
+        case .compiled: try scratch.scan(chunk, filter: filter, onFailure: { throw $0 }, body)
+        case .reference: try scratch.referenceScan(chunk, filter: filter, onFailure: { throw $0 }, body)
         }
     }
     return result.sorted()
