@@ -50,19 +50,19 @@ public final class AlertBook {
 
     public let catalog: Catalog
     public let options: Options
-    private var open: [String: Entry] = [:]
+    var open: [String: Entry] = [:]
     /// When each case last fired in each scope (namespace or host), for supersedes.
-    private var lastFired: [ScopeKey: Double] = [:]
-    private struct ScopeKey: Hashable {
+    var lastFired: [ScopeKey: Double] = [:]
+    struct ScopeKey: Hashable {
         var caseIndex: Int
         var scope: String
     }
     private var supersededBy: [[Int]]
-    private var indexOfID: [String: Int] = [:]
+    var indexOfID: [String: Int] = [:]
     /// The earliest time an open alert may resolve.
-    private var nextResolve = Double.infinity
+    var nextResolve = Double.infinity
     /// The latest record time seen.
-    public private(set) var now = -Double.infinity
+    public internal(set) var now = -Double.infinity
     /// Incidents resolved early because the book was full.
     public private(set) var evicted = 0
 

@@ -56,6 +56,8 @@ public final class Pipeline {
     public let book: AlertBook
     public private(set) var stats = Stats()
     private var contexts: [Origin: ContextRing] = [:]
+    /// Per stream: the values it printed before (release, revision...), for placeholders.
+    private var values: [Origin: [String: String]] = [:]
 
     public init(compiled: CompiledCatalog, options: Options = Options()) throws {
         self.compiled = compiled
@@ -81,6 +83,7 @@ public final class Pipeline {
         var lastLine = (segment: -1, line: -1)
         try matcher.match(batch, reference: options.reference, onFailure: { f in
             let p = compiled.patterns[f.pattern]
+            if p.isStreamValue { return }  // only a hint for placeholders: nothing is missed
             let c = compiled.catalog.cases[p.caseIndex]
             stats.matchErrors += 1
             try failed(MatchError(
@@ -88,6 +91,11 @@ public final class Pipeline {
                 source: batch.segments[f.segment].origin.name, lineNumber: f.lineNumber, underlying: f.error))
         }) { hit in
             let segment = batch.segments[hit.segment]
+            let p = compiled.patterns[hit.pattern]
+            if p.isStreamValue {
+                remember(hit.captures, in: segment.origin)
+                return
+            }
             if options.contextBefore > 0 {
                 while ringsThrough < hit.segment {
                     keepContext(batch, ringsThrough)
@@ -99,14 +107,13 @@ public final class Pipeline {
                 stats.matchedLines += 1
                 lastLine = (hit.segment, hit.line.lowerBound)
             }
-            let p = compiled.patterns[hit.pattern]
             let bytes = batch.bytes
             let event = SymptomEvent(
                 caseIndex: p.caseIndex, symptomIndex: p.symptomIndex, origin: segment.origin,
                 lineNumber: hit.lineNumber, line: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[hit.line]), as: UTF8.self),
                 captures: hit.captures.map { Capture(name: $0.name, value: $0.value) }, time: segment.time,
                 truncatedAt: segment.truncatedAt, context: context(batch, hit.segment, before: hit.line.lowerBound),
-                position: segment.end)
+                streamValues: values[segment.origin] ?? [:], position: segment.end)
             for caseEvent in correlator.feed(event) {
                 stats.cases += 1
                 for alert in book.record(caseEvent) {
@@ -145,6 +152,11 @@ public final class Pipeline {
             stats.notifications += 1
             try emit(alert)
         }
+    }
+
+    private func remember(_ captures: [(name: String, value: String)], in origin: Origin) {
+        if values[origin] == nil, values.count >= 10_000 { values.removeAll(keepingCapacity: true) }  // bounded
+        for c in captures { values[origin, default: [:]][c.name] = c.value }
     }
 
     /// The `contextBefore` lines before byte `lineStart` in its stream: from the segment, then

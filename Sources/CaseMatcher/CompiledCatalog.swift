@@ -8,17 +8,24 @@ import Foundation
 public final class CompiledCatalog: @unchecked Sendable {
     /// One symptom as the matcher sees it.
     public struct Pattern: Sendable {
+        /// The case, or -1 for a stream value.
         public var caseIndex: Int
+        /// The symptom within the case, or the index into `streamValues`.
         public var symptomIndex: Int
         public var regex: String
         public var caseless: Bool
         /// Compiled with HS_FLAG_PREFILTER: Hyperscan may over-report; PCRE2 decides.
         public var prefiltered: Bool
         public var scope: Scope
+
+        /// A stream value, not a symptom.
+        public var isStreamValue: Bool { caseIndex < 0 }
     }
 
     public let catalog: Catalog
+    /// The symptoms of every case in catalog order, then the stream values.
     public let patterns: [Pattern]
+    public let streamValues: [StreamValue]
     /// True when the database came from the on-disk cache.
     public let loadedFromCache: Bool
     let database: OpaquePointer?
@@ -26,8 +33,9 @@ public final class CompiledCatalog: @unchecked Sendable {
     /// Compiles the catalog's symptoms. With a `cacheDirectory`, a database compiled earlier
     /// from the same patterns by the same library version is loaded instead, and a fresh one is
     /// saved there.
-    public init(catalog: Catalog, cacheDirectory: String? = nil) throws(CatalogErrors) {
+    public init(catalog: Catalog, streamValues: [StreamValue] = StreamValue.builtin, cacheDirectory: String? = nil) throws(CatalogErrors) {
         self.catalog = catalog
+        self.streamValues = streamValues
         var patterns: [Pattern] = []
         for (ci, c) in catalog.cases.enumerated() {
             for (si, s) in c.symptoms.enumerated() {
@@ -35,6 +43,14 @@ public final class CompiledCatalog: @unchecked Sendable {
                     caseIndex: ci, symptomIndex: si, regex: s.regex,
                     caseless: s.flags.contains(.caseless),
                     prefiltered: Self.needsPrefilter(s.regex), scope: s.scope))
+            }
+        }
+        // Only when there are symptoms: stream values alone raise nothing.
+        if !patterns.isEmpty {
+            for (i, v) in streamValues.enumerated() {
+                patterns.append(Pattern(
+                    caseIndex: -1, symptomIndex: i, regex: v.regex, caseless: false,
+                    prefiltered: Self.needsPrefilter(v.regex), scope: Scope()))
             }
         }
         if patterns.isEmpty {
@@ -94,6 +110,9 @@ public final class CompiledCatalog: @unchecked Sendable {
     }
 
     private static func error(for p: Pattern, in catalog: Catalog, _ message: String) -> CatalogError {
+        guard !p.isStreamValue else {
+            return CatalogError(.invalidPattern, at: SourceLocation(file: "<built-in stream values>", line: p.symptomIndex), message)
+        }
         let c = catalog.cases[p.caseIndex]
         let s = c.symptoms[p.symptomIndex]
         return CatalogError(
