@@ -26,6 +26,7 @@ extension AlertBook {
             var sequence: Int
             var notifiedCount: Int
             var lastNotified: Double
+            var opened: Int
         }
         struct Fired: Codable {
             var caseID: String
@@ -50,8 +51,8 @@ extension AlertBook {
                 time: a.time, context: a.context, streamValues: a.streamValues, supersededBy: a.supersededBy,
                 explains: a.explains, count: a.count, firstSeen: a.firstSeen, lastSeen: a.lastSeen,
                 dedupKey: a.dedupKey, alertID: a.alertID, sequence: a.sequence, notifiedCount: e.notifiedCount,
-                lastNotified: e.lastNotified)
-        }.sorted { $0.firstSeen < $1.firstSeen }
+                lastNotified: e.lastNotified, opened: e.opened)
+        }.sorted { ($0.firstSeen, $0.opened) < ($1.firstSeen, $1.opened) }
         let fired = lastFired.map { Snapshot.Fired(caseID: catalog.cases[$0.key.caseIndex].id, scope: $0.key.scope, time: $0.value) }
             .sorted { ($0.caseID, $0.scope) < ($1.caseID, $1.scope) }
         return Snapshot(now: now.isFinite ? now : nil, incidents: incidents, fired: fired)
@@ -72,7 +73,8 @@ extension AlertBook {
                 captures: i.captures, time: i.time, context: i.context, streamValues: i.streamValues,
                 supersededBy: i.supersededBy, explains: i.explains, state: .firing, count: i.count,
                 firstSeen: i.firstSeen, lastSeen: i.lastSeen, dedupKey: i.dedupKey, alertID: i.alertID, sequence: i.sequence)
-            open[i.dedupKey] = Entry(alert: alert, notifiedCount: i.notifiedCount, lastNotified: i.lastNotified)
+            open[i.dedupKey] = Entry(alert: alert, notifiedCount: i.notifiedCount, lastNotified: i.lastNotified, opened: i.opened)
+            opened = max(opened, i.opened)
             nextResolve = min(nextResolve, i.lastSeen + window(for: i.caseID))
         }
         for f in snapshot.fired {

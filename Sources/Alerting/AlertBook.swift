@@ -46,7 +46,10 @@ public final class AlertBook {
         /// Count when the last notification went out.
         var notifiedCount: Int
         var lastNotified: Double
+        /// Opening order, so notifications of equal times come out the same every run.
+        var opened = 0
     }
+    var opened = 0
 
     public let catalog: Catalog
     public let options: Options
@@ -78,7 +81,12 @@ public final class AlertBook {
     }
 
     /// Open (firing) incidents.
-    public var firing: [Alert] { open.values.map(\.alert).sorted { $0.firstSeen < $1.firstSeen } }
+    public var firing: [Alert] { open.values.sorted(by: Self.inOrder).map(\.alert) }
+
+    /// First seen first; equal times in the order the incidents opened.
+    static func inOrder(_ a: Entry, _ b: Entry) -> Bool {
+        (a.alert.firstSeen, a.opened) < (b.alert.firstSeen, b.opened)
+    }
 
     /// The dedup window of a case.
     public func window(for caseID: String) -> Double {
@@ -192,9 +200,12 @@ public final class AlertBook {
             alertID: Self.alertID(caseID: event.knownCase.id, dedupKey: key, firstSeen: event.time, extra: extra))
         out.append(alert)
         guard options.dedup else { return out }
-        open[key] = Entry(alert: alert, notifiedCount: 1, lastNotified: event.time)
+        opened += 1
+        open[key] = Entry(alert: alert, notifiedCount: 1, lastNotified: event.time, opened: opened)
         nextResolve = min(nextResolve, event.time + window)
-        if open.count > options.maxAlerts, let oldest = open.min(by: { $0.value.alert.lastSeen < $1.value.alert.lastSeen }) {
+        if open.count > options.maxAlerts,
+            let oldest = open.min(by: { ($0.value.alert.lastSeen, $0.value.opened) < ($1.value.alert.lastSeen, $1.value.opened) })
+        {
             open[oldest.key] = nil
             evicted += 1
             out.append(resolvedNotice(oldest.value))
@@ -214,32 +225,32 @@ public final class AlertBook {
     public func advance(to time: Double) -> [Alert] {
         now = max(now, time)
         guard now > nextResolve else { return [] }
-        var out: [Alert] = []
+        var done: [Entry] = []
         var next = Double.infinity
         for (key, entry) in open {
             let due = entry.alert.lastSeen + window(for: entry.alert.caseID)
             if now > due {
-                out.append(resolvedNotice(entry))
+                done.append(entry)
                 open[key] = nil
             } else {
                 next = min(next, due)
             }
         }
         nextResolve = next
-        return out.sorted { $0.lastSeen < $1.lastSeen }
+        return done.sorted { ($0.alert.lastSeen, $0.opened) < ($1.alert.lastSeen, $1.opened) }.map(resolvedNotice)
     }
 
     /// At the end of a saved input: for every alert that repeated since its last notification,
     /// one update with the final count (same alert id, next event id). Nothing is resolved: the
     /// input ended, not the incident.
     public func finish() -> [Alert] {
-        var out: [Alert] = []
+        var out: [Entry] = []
         for (key, var entry) in open where entry.alert.count > entry.notifiedCount {
             entry.alert.sequence += 1
             entry.notifiedCount = entry.alert.count
             open[key] = entry
-            out.append(entry.alert)
+            out.append(entry)
         }
-        return out.sorted { $0.firstSeen < $1.firstSeen }
+        return out.sorted(by: Self.inOrder).map(\.alert)
     }
 }

@@ -76,58 +76,125 @@ public final class Pipeline {
         _ batch: RecordBatch, failed: (MatchError) throws -> Void = { _ in }, emit: (Alert) throws -> Void
     ) throws {
         guard !batch.isEmpty else { return }
-        stats.batches += 1
-        stats.segments += batch.segments.count
+        var state = BatchState()
         let rawBefore = matcher.scratch.rawHits
-        var ringsThrough = 0  // segments whose last lines are in their context ring
-        var lastLine = (segment: -1, line: -1)
         try matcher.match(batch, reference: options.reference, onFailure: { f in
-            let p = compiled.patterns[f.pattern]
-            if p.isStreamValue { return }  // only a hint for placeholders: nothing is missed
-            let c = compiled.catalog.cases[p.caseIndex]
-            stats.matchErrors += 1
-            try failed(MatchError(
-                caseID: c.id, symptomID: c.symptoms[p.symptomIndex].id,
-                source: batch.segments[f.segment].origin.name, lineNumber: f.lineNumber, underlying: f.error))
+            try handle(f, batch, failed)
         }) { hit in
-            let segment = batch.segments[hit.segment]
-            let p = compiled.patterns[hit.pattern]
-            if p.isStreamValue {
-                remember(hit.captures, in: segment.origin)
-                return
+            try handle(hit, batch, &state, emit)
+        }
+        try finish(batch, &state, rawHits: matcher.scratch.rawHits - rawBefore, emit)
+    }
+
+    /// A batch matched by a matcher of another task (`Pipeline.match`), to be correlated here
+    /// in input order: the matching of large inputs runs on every core, correlation in order.
+    public struct MatchedBatch {
+        public let batch: RecordBatch
+        public var hits: [SymptomHit] = []
+        public var failures: [SymptomFailure] = []
+        public var rawHits = 0
+        /// Newlines in the batch (its lines, when the last one ends in `\n`).
+        public var newlines = 0
+    }
+
+    /// The matcher stage alone, with a matcher owned by the calling task: safe to run on
+    /// several threads at once, each with its own matcher, for batches of one input.
+    public static func match(_ batch: RecordBatch, with matcher: RecordMatcher, countLines: Bool = true) throws -> MatchedBatch {
+        var m = MatchedBatch(batch: batch)
+        let before = matcher.scratch.rawHits
+        try matcher.match(batch, onFailure: { m.failures.append($0) }) { m.hits.append($0) }
+        m.rawHits = matcher.scratch.rawHits - before
+        if countLines { m.newlines = countNewlines(batch.bytes) }
+        return m
+    }
+
+    /// The correlator and alert book for a batch matched elsewhere; `lineOffset` is added to
+    /// its line numbers (the lines of the input before the batch).
+    public func correlate(
+        _ matched: MatchedBatch, lineOffset: Int = 0, failed: (MatchError) throws -> Void = { _ in },
+        emit: (Alert) throws -> Void
+    ) throws {
+        let batch = matched.batch
+        guard !batch.isEmpty else { return }
+        var state = BatchState()
+        var f = matched.failures.makeIterator(), next = f.next()
+        for var hit in matched.hits {
+            while let failure = next, failure.line.lowerBound <= hit.line.lowerBound {
+                var failure = failure
+                failure.lineNumber += lineOffset
+                try handle(failure, batch, failed)
+                next = f.next()
             }
-            if options.contextBefore > 0 {
-                while ringsThrough < hit.segment {
-                    keepContext(batch, ringsThrough)
-                    ringsThrough += 1
-                }
-            }
-            stats.symptomHits += 1
-            if lastLine != (hit.segment, hit.line.lowerBound) {
-                stats.matchedLines += 1
-                lastLine = (hit.segment, hit.line.lowerBound)
-            }
-            let bytes = batch.bytes
-            let event = SymptomEvent(
-                caseIndex: p.caseIndex, symptomIndex: p.symptomIndex, origin: segment.origin,
-                lineNumber: hit.lineNumber, line: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[hit.line]), as: UTF8.self),
-                captures: hit.captures.map { Capture(name: $0.name, value: $0.value) }, time: segment.time,
-                truncatedAt: segment.truncatedAt, context: context(batch, hit.segment, before: hit.line.lowerBound),
-                streamValues: values[segment.origin] ?? [:], position: segment.end)
-            for caseEvent in correlator.feed(event) {
-                stats.cases += 1
-                for alert in book.record(caseEvent) {
-                    stats.notifications += 1
-                    try emit(alert)
-                }
+            hit.lineNumber += lineOffset
+            try handle(hit, batch, &state, emit)
+        }
+        while var failure = next {
+            failure.lineNumber += lineOffset
+            try handle(failure, batch, failed)
+            next = f.next()
+        }
+        try finish(batch, &state, rawHits: matched.rawHits, emit)
+    }
+
+    /// Per batch: how far the context rings are, the last matched line.
+    private struct BatchState {
+        var ringsThrough = 0
+        var lastLine = (segment: -1, line: -1)
+    }
+
+    private func handle(_ f: SymptomFailure, _ batch: RecordBatch, _ failed: (MatchError) throws -> Void) throws {
+        let p = compiled.patterns[f.pattern]
+        if p.isStreamValue { return }  // only a hint for placeholders: nothing is missed
+        let c = compiled.catalog.cases[p.caseIndex]
+        stats.matchErrors += 1
+        try failed(MatchError(
+            caseID: c.id, symptomID: c.symptoms[p.symptomIndex].id,
+            source: batch.segments[f.segment].origin.name, lineNumber: f.lineNumber, underlying: f.error))
+    }
+
+    private func handle(_ hit: SymptomHit, _ batch: RecordBatch, _ state: inout BatchState, _ emit: (Alert) throws -> Void) throws {
+        let segment = batch.segments[hit.segment]
+        let p = compiled.patterns[hit.pattern]
+        if p.isStreamValue {
+            remember(hit.captures, in: segment.origin)
+            return
+        }
+        if options.contextBefore > 0 {
+            while state.ringsThrough < hit.segment {
+                keepContext(batch, state.ringsThrough)
+                state.ringsThrough += 1
             }
         }
+        stats.symptomHits += 1
+        if state.lastLine != (hit.segment, hit.line.lowerBound) {
+            stats.matchedLines += 1
+            state.lastLine = (hit.segment, hit.line.lowerBound)
+        }
+        let bytes = batch.bytes
+        let event = SymptomEvent(
+            caseIndex: p.caseIndex, symptomIndex: p.symptomIndex, origin: segment.origin,
+            lineNumber: hit.lineNumber, line: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[hit.line]), as: UTF8.self),
+            captures: hit.captures.map { Capture(name: $0.name, value: $0.value) }, time: segment.time,
+            truncatedAt: hit.truncatedAt ?? segment.truncatedAt, context: context(batch, hit.segment, before: hit.line.lowerBound),
+            streamValues: values[segment.origin] ?? [:], position: segment.end)
+        for caseEvent in correlator.feed(event) {
+            stats.cases += 1
+            for alert in book.record(caseEvent) {
+                stats.notifications += 1
+                try emit(alert)
+            }
+        }
+    }
+
+    private func finish(_ batch: RecordBatch, _ state: inout BatchState, rawHits: Int, _ emit: (Alert) throws -> Void) throws {
+        stats.batches += 1
+        stats.segments += batch.segments.count
         stats.bytes += batch.count
-        stats.rawHits += matcher.scratch.rawHits - rawBefore
+        stats.rawHits += rawHits
         if options.contextBefore > 0 {
-            while ringsThrough < batch.segments.count {
-                keepContext(batch, ringsThrough)
-                ringsThrough += 1
+            while state.ringsThrough < batch.segments.count {
+                keepContext(batch, state.ringsThrough)
+                state.ringsThrough += 1
             }
         }
         if let t = batch.segments.last?.time {

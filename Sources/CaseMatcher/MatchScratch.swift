@@ -12,6 +12,9 @@ public struct SymptomMatch {
     public var span: Range<Int>
     /// Named captures that took part in the match, in group order.
     public var captures: [(name: String, value: String)]
+    /// Set when the line was longer than `MatchScratch.lineCap`: only this many bytes of it
+    /// were matched (and `line` is that part).
+    public var truncatedAt: Int? = nil
 }
 
 /// PCRE2 failed on a hit (match or depth limit, JIT stack): the line could not be decided.
@@ -116,6 +119,9 @@ public final class MatchScratch {
     private var triedAt: [Int]
     /// The confirmed matches of the line being delivered, to order them.
     private var pending: [SymptomMatch] = []
+    /// Lines longer than this are matched on their first `lineCap` bytes only (the rule of
+    /// `--max-line-length`, for inputs scanned without a line reader in front).
+    public var lineCap = Int.max
     /// Reports the match callback kept so far (one per pattern and line), before PCRE2 confirms
     /// them.
     public private(set) var rawHits = 0
@@ -197,12 +203,15 @@ public final class MatchScratch {
             if triedAt[id] == lineStart + 1 { continue }
             triedAt[id] = lineStart + 1
             if let admit, !admit(id, lineStart) { continue }
+            let cut = lineEnd - lineStart > lineCap
+            let matchedEnd = cut ? lineStart + lineCap : lineEnd
             do {
-                if let match = try confirm(id, UnsafeRawBufferPointer(rebasing: chunk[lineStart..<lineEnd]), offset: lineStart) {
+                if var match = try confirm(id, UnsafeRawBufferPointer(rebasing: chunk[lineStart..<matchedEnd]), offset: lineStart) {
+                    if cut { match.truncatedAt = lineCap }
                     pending.append(match)
                 }
             } catch {
-                try onFailure(MatchFailure(pattern: id, line: lineStart..<lineEnd, error: error))
+                try onFailure(MatchFailure(pattern: id, line: lineStart..<matchedEnd, error: error))
             }
         }
         try deliverPending(body)
@@ -256,13 +265,17 @@ public final class MatchScratch {
         while start < bytes.count {
             var end = start
             while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-            let line = UnsafeRawBufferPointer(rebasing: chunk[start..<end])
+            let cut = end - start > lineCap
+            let line = UnsafeRawBufferPointer(rebasing: chunk[start..<(cut ? start + lineCap : end)])
             for id in compiled.patterns.indices {
                 if let filter, !filter.admits(id) { continue }
                 do {
-                    if let match = try confirm(id, line, offset: start) { pending.append(match) }
+                    if var match = try confirm(id, line, offset: start) {
+                        if cut { match.truncatedAt = lineCap }
+                        pending.append(match)
+                    }
                 } catch {
-                    try onFailure(MatchFailure(pattern: id, line: start..<end, error: error))
+                    try onFailure(MatchFailure(pattern: id, line: start..<start + line.count, error: error))
                 }
             }
             try deliverPending(body)

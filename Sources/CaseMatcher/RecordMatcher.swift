@@ -15,6 +15,8 @@ public struct SymptomHit {
     public var span: Range<Int>
     /// Named captures that took part in the match, in group order.
     public var captures: [(name: String, value: String)]
+    /// Set when the line was cut at the matcher's line cap: the bytes matched.
+    public var truncatedAt: Int? = nil
 }
 
 /// A hit PCRE2 could not decide: reported, never read as "no match".
@@ -35,6 +37,12 @@ public final class RecordMatcher {
     public let scratch: MatchScratch
     private var filters: [Origin: PatternFilter?] = [:]
     private let scoped: Bool
+
+    /// Lines longer than this are matched on their first `lineCap` bytes.
+    public var lineCap: Int {
+        get { scratch.lineCap }
+        set { scratch.lineCap = newValue }
+    }
 
     public init(compiled: CompiledCatalog) throws {
         self.compiled = compiled
@@ -83,7 +91,7 @@ public final class RecordMatcher {
         }
         func hit(_ m: SymptomMatch) throws {
             let (s, n) = locate(m.line.lowerBound)
-            try body(SymptomHit(segment: s, pattern: m.pattern, line: m.line, lineNumber: n, span: m.span, captures: m.captures))
+            try body(SymptomHit(segment: s, pattern: m.pattern, line: m.line, lineNumber: n, span: m.span, captures: m.captures, truncatedAt: m.truncatedAt))
         }
         if reference {
             // Per segment: the reference engine has no per-hit scope hook.

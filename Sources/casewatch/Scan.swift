@@ -43,6 +43,9 @@ struct Scan: ParsableCommand {
     @Option(help: ArgumentHelp("Lines of context quoted before the evidence (default: the configuration's context.before, else 3).", valueName: "N"))
     var context: Int?
 
+    @Option(help: ArgumentHelp("Match a large saved file on this many cores (default: all).", valueName: "N"))
+    var jobs: Int?
+
     @Flag(help: "Print only the number of alerts per case.")
     var count = false
 
@@ -57,6 +60,7 @@ struct Scan: ParsableCommand {
             throw ValidationError("--max-line-length must be at least 1 byte, got \(maxLineLength)")
         }
         if let context, context < 0 { throw ValidationError("--context must not be negative, got \(context)") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
         for o in origins {
             let parts = o.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[1].isEmpty, Origin.fieldNames.contains(parts[0]) else {
@@ -99,6 +103,8 @@ struct Scan: ParsableCommand {
         }
 
         let batch = RecordBatch()
+        let jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        var parallel: ParallelScan?
         for path in files.isEmpty ? ["-"] : files {
             var base = Origin(kind: path == "-" ? .stdin : .file, name: path, file: path == "-" ? nil : path)
             for o in origins {
@@ -106,6 +112,16 @@ struct Scan: ParsableCommand {
                 base.set(parts[0], parts[1])
             }
             do {
+                // A large plain file: mapped, matched on every core, correlated in order.
+                if jobs > 1, path != "-", let file = try MappedFile(path: path, minimumSize: 4 << 20),
+                    !KubectlPrefix.present(UnsafeRawBufferPointer(file.bytes))
+                {
+                    if parallel == nil { parallel = try ParallelScan(pipeline: pipeline, jobs: jobs, lineCap: maxLineLength) }
+                    let n = try parallel!.scan(file, origin: base, time: Date().timeIntervalSince1970, failed: failure, emit: emit)
+                    bytes += file.bytes.count
+                    lines += n
+                    continue
+                }
                 var reader = try ChunkedLineReader(path: path, maxLineLength: maxLineLength)
                 var inputLines = 0
                 defer { lines += inputLines }

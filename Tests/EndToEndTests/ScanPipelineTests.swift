@@ -127,3 +127,67 @@ import Testing
         #expect(r.stderr.contains(args[0]), "\(r.stderr)")
     }
 }
+
+/// A large saved file is matched on every core; the alerts are those of one core.
+@Suite struct ParallelScanTests {
+    let env: [String: String] = {
+        var e = ProcessInfo.processInfo.environment
+        e["LANG"] = "en_US.UTF-8"
+        e["XDG_CACHE_HOME"] = Paths.temporaryDirectory("casewatch-cache").path
+        return e
+    }()
+
+    /// The fields that do not depend on when the file was read.
+    func stable(_ stdout: String) throws -> [String] {
+        try jsonObjects(stdout).map { o in
+            ["case_id", "line_number", "line", "count", "context", "dedup_key", "captures", "truncated_at", "explains", "superseded_by"]
+                .map { "\($0)=\(o[$0].map { "\($0)" } ?? "-")" }.joined(separator: " ")
+        }
+    }
+
+    @Test func twoCoresGiveTheAlertsOfOne() throws {
+        let dir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let example = try String(contentsOf: Paths.root.appendingPathComponent("docs/examples/bkce7-base-install.log"), encoding: .utf8)
+        var text = ""
+        var generator = SeededGenerator(seed: 7)
+        // ~12 MiB: quiet lines with the example's failures spread through, across block boundaries.
+        while text.utf8.count < 12 << 20 {
+            for _ in 0..<Int.random(in: 100...4000, using: &generator) {
+                text += "2026-11-30 10:00:00 INFO worker-\(Int.random(in: 0...99, using: &generator)) processed request id=\(Int.random(in: 0...1_000_000, using: &generator)) in 12ms\n"
+            }
+            text += example
+        }
+        let path = dir.appendingPathComponent("big.log")
+        try text.write(to: path, atomically: true, encoding: .utf8)
+        let one = try runCommand(Paths.casewatch, ["scan", "--format", "json", "--jobs", "1", path.path], environment: env)
+        let two = try runCommand(Paths.casewatch, ["scan", "--format", "json", "--jobs", "2", path.path], environment: env)
+        #expect(one.status == 0 && two.status == 0, "\(one.stderr) \(two.stderr)")
+        let a = try stable(one.stdout), b = try stable(two.stdout)
+        #expect(a.count >= 10)
+        #expect(a == b)
+        let everyOne = try runCommand(Paths.casewatch, ["scan", "--count", "--no-dedup", "--jobs", "1", path.path], environment: env)
+        let everyTwo = try runCommand(Paths.casewatch, ["scan", "--count", "--no-dedup", "--jobs", "2", path.path], environment: env)
+        #expect(everyOne.stdout == everyTwo.stdout && !everyOne.stdout.isEmpty)
+    }
+
+    @Test func aLongLineIsCutTheSameOnEveryPath() throws {
+        let dir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ipv6 = "nginx: [emerg] socket() [::]:80 failed (97: Address family not supported by protocol)"
+        // Line 2 holds one symptom in its first MiB and another after it; line 3 is short.
+        let text = "first\n" + ipv6 + " " + String(repeating: "z", count: 2 << 20) + #" Error: UPGRADE FAILED: "bk-repo" has no deployed releases"#
+            + "\n" + String(repeating: "q", count: 5 << 20) + "\n" + #"Error: UPGRADE FAILED: "bk-ci" has no deployed releases"# + "\n"
+        let path = dir.appendingPathComponent("long.log")
+        try text.write(to: path, atomically: true, encoding: .utf8)
+        var results: [[String]] = []
+        for args in [["--jobs", "2", path.path], ["--jobs", "1", path.path], ["-"]] {
+            let r = try runCommand(
+                Paths.casewatch, ["scan", "--format", "json"] + args, input: args == ["-"] ? Data(text.utf8) : nil, environment: env)
+            let objects = try jsonObjects(r.stdout)
+            results.append(objects.map { "\($0["case_id"]!) line \($0["line_number"]!) cut \($0["truncated_at"] ?? "-")" })
+        }
+        #expect(results[0] == ["bkrepo-gateway-ipv6-disabled line 2 cut 1048576", "helm-no-deployed-releases line 4 cut -"])
+        #expect(results[1] == results[0] && results[2] == results[0])
+    }
+}
