@@ -248,26 +248,38 @@ public final class Pipeline {
     }
 
     /// Keeps the last lines of a segment as the context of what comes next in its stream.
+    /// Allocates nothing once the stream's ring exists.
     private func keepContext(_ batch: RecordBatch, _ s: Int) {
         let segment = batch.segments[s]
         let bytes = batch.bytes
         let n = options.contextBefore
-        var found: [Range<Int>] = []
         var end = segment.range.upperBound
         if end > segment.range.lowerBound && bytes[end - 1] == 0x0A { end -= 1 }
-        while found.count < n && end >= segment.range.lowerBound {
-            var start = end
-            while start > segment.range.lowerBound && bytes[start - 1] != 0x0A { start -= 1 }
-            found.append(start..<end)
-            if start == segment.range.lowerBound { break }
-            end = start - 1
+        // Back to the start of the n-th last line...
+        var start = end, lines = 1
+        while start > segment.range.lowerBound {
+            if bytes[start - 1] == 0x0A {
+                if lines == n { break }
+                lines += 1
+            }
+            start -= 1
         }
-        if contexts[segment.origin] == nil {
+        let ring: ContextRing
+        if let r = contexts[segment.origin] {
+            ring = r
+        } else {
             if contexts.count >= 10_000 { contexts.removeAll(keepingCapacity: true) }  // bounded
-            contexts[segment.origin] = ContextRing(capacity: n)
+            ring = ContextRing(capacity: n)
+            contexts[segment.origin] = ring
         }
-        let ring = contexts[segment.origin]!
-        for r in found.reversed() { ring.push(UnsafeRawBufferPointer(rebasing: bytes[r])) }
+        // ...then forward, oldest first.
+        var lineStart = start
+        while lineStart <= end {
+            var lineEnd = lineStart
+            while lineEnd < end && bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            ring.push(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<lineEnd]))
+            lineStart = lineEnd + 1
+        }
     }
 }
 

@@ -155,13 +155,17 @@ public final class MatchScratch {
         _ chunk: UnsafeRawBufferPointer, filter: PatternFilter? = nil,
         onFailure: (MatchFailure) throws -> Void, _ body: (SymptomMatch) throws -> Void
     ) throws {
-        try scan(chunk, admit: filter.map { f in { pattern, _ in f.admits(pattern) } }, onFailure: onFailure, body)
+        if let filter {
+            try scan(chunk, admit: { pattern, _ in filter.admits(pattern) }, onFailure: onFailure, body)
+        } else {
+            try scan(chunk, admit: { _, _ in true }, onFailure: onFailure, body)
+        }
     }
 
     /// As `scan(_:filter:onFailure:_:)`, with `admit(pattern, lineStart)` deciding per hit
     /// whether the pattern applies to the line (a batch of records of several origins).
     public func scan(
-        _ chunk: UnsafeRawBufferPointer, admit: ((Int, Int) -> Bool)?,
+        _ chunk: UnsafeRawBufferPointer, admit: (Int, Int) -> Bool,
         onFailure: (MatchFailure) throws -> Void, _ body: (SymptomMatch) throws -> Void
     ) throws {
         guard let db = compiled.database, chunk.count > 0 else { return }
@@ -202,7 +206,7 @@ public final class MatchScratch {
             }
             if triedAt[id] == lineStart + 1 { continue }
             triedAt[id] = lineStart + 1
-            if let admit, !admit(id, lineStart) { continue }
+            if !admit(id, lineStart) { continue }
             let cut = lineEnd - lineStart > lineCap
             let matchedEnd = cut ? lineStart + lineCap : lineEnd
             do {

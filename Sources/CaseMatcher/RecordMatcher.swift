@@ -80,11 +80,12 @@ public final class RecordMatcher {
             return (s, segments[s].firstLine == 0 ? 0 : counted.line)
         }
         var lastFilter: (segment: Int, filter: PatternFilter?) = (-1, nil)
-        let admit: ((Int, Int) -> Bool)? = scoped ? { pattern, lineStart in
+        func admit(_ pattern: Int, _ lineStart: Int) -> Bool {
+            guard scoped else { return true }
             let s = segments.count == 1 ? 0 : batch.segmentIndex(at: lineStart)
-            if lastFilter.segment != s { lastFilter = (s, self.filter(for: segments[s].origin)) }
+            if lastFilter.segment != s { lastFilter = (s, filter(for: segments[s].origin)) }
             return lastFilter.filter?.admits(pattern) ?? true
-        } : nil
+        }
         func failure(_ f: MatchFailure) throws {
             let (s, n) = locate(f.line.lowerBound)
             try onFailure(SymptomFailure(segment: s, pattern: f.pattern, line: f.line, lineNumber: n, error: f.error))
