@@ -170,15 +170,15 @@ public final class MatchScratch {
             if triedAt[id] == lineStart + 1 { continue }
             triedAt[id] = lineStart + 1
             if let filter, !filter.admits(id) { continue }
-            if let match = confirm(id, UnsafeRawBufferPointer(rebasing: chunk[lineStart..<lineEnd]), offset: lineStart) {
+            if let match = try confirm(id, UnsafeRawBufferPointer(rebasing: chunk[lineStart..<lineEnd]), offset: lineStart) {
                 try body(match)
             }
         }
     }
 
     /// Runs one pattern's PCRE2 program over one line: the exact answer and the captures.
-    private func confirm(_ id: Int, _ line: UnsafeRawBufferPointer, offset: Int) -> SymptomMatch? {
-        guard let (pattern, data) = confirmer(id), pattern.match(line, data), let span = data.range(0) else {
+    private func confirm(_ id: Int, _ line: UnsafeRawBufferPointer, offset: Int) throws -> SymptomMatch? {
+        guard let (pattern, data) = confirmer(id), try pattern.match(line, data), let span = data.range(0) else {
             return nil
         }
         var captures: [(String, String)] = []
@@ -217,7 +217,7 @@ public final class MatchScratch {
             let line = UnsafeRawBufferPointer(rebasing: chunk[start..<end])
             for id in compiled.patterns.indices {
                 if let filter, !filter.admits(id) { continue }
-                if let match = confirm(id, line, offset: start) { try body(match) }
+                if let match = try confirm(id, line, offset: start) { try body(match) }
             }
             start = end + 1
         }
