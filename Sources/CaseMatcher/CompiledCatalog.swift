@@ -44,7 +44,7 @@ public final class CompiledCatalog: @unchecked Sendable {
             return
         }
         let cache = cacheDirectory.map { DatabaseCache(directory: $0) }
-        if let cache, let (db, prefilter) = cache.load(key: Self.cacheKey(patterns)) {
+        if let cache, let (db, prefilter) = cache.load(key: Self.cacheKey(patterns), patterns: patterns.count) {
             for i in patterns.indices { patterns[i].prefiltered = prefilter[i] }
             self.patterns = patterns
             self.database = db
@@ -156,9 +156,11 @@ public final class CompiledCatalog: @unchecked Sendable {
         return db!
     }
 
-    /// Everything that decides the compiled bytes: the library and the patterns with their flags.
+    /// Everything that decides the compiled bytes and the prefilter flags stored beside them:
+    /// casewatch (which decides the flags), both libraries (PCRE2 validated the patterns and
+    /// confirms what a prefiltered one reports) and the patterns with their flags.
     static func cacheKey(_ patterns: [Pattern]) -> [UInt8] {
-        var key = "casewatch-db-1\n\(vectorscanVersion)\n"
+        var key = "casewatch-db-2\ncasewatch \(CasewatchVersion.string)\n\(vectorscanVersion)\npcre2 \(pcre2Version)\n"
         #if arch(x86_64)
         key += "x86_64\n"
         #elseif arch(arm64)
