@@ -17,6 +17,14 @@ public final class CompiledCatalog: @unchecked Sendable {
         public var scope: Scope
     }
 
+    /// The most symptoms a catalog may have: the hit buffer packs a report as
+    /// `end offset << 24 | pattern id`, so an id must fit in 24 bits.
+    public static let maxPatterns = 1 << 24 - 1
+    /// The most bytes `MatchScratch.scan` takes in one chunk: `hs_scan` takes a 32-bit length.
+    /// This also keeps every end offset below 2^40, so `end << 24` cannot overflow the 64-bit
+    /// packed report.
+    public static let maxChunkBytes = Int(UInt32.max)
+
     public let catalog: Catalog
     public let patterns: [Pattern]
     /// True when the database came from the on-disk cache.
@@ -37,6 +45,7 @@ public final class CompiledCatalog: @unchecked Sendable {
                     prefiltered: Self.needsPrefilter(s.regex), scope: s.scope))
             }
         }
+        try Self.checkPatternCount(patterns.count)
         if patterns.isEmpty {
             self.patterns = []
             self.database = nil
@@ -87,6 +96,25 @@ public final class CompiledCatalog: @unchecked Sendable {
     }
 
     deinit { if let database { hs_free_database(database) } }
+
+    /// Refuses a catalog of more than `limit` symptoms.
+    static func checkPatternCount(_ count: Int, limit: Int = maxPatterns) throws(CatalogErrors) {
+        guard count > limit else { return }
+        throw CatalogErrors([CatalogError(
+            .tooLarge, at: SourceLocation(file: "<catalog>", line: 0),
+            "too many symptoms: \(grouped(count)) (at most \(grouped(limit)))")])
+    }
+
+    /// 16777215 as "16,777,215", whatever the locale (`n` >= 0).
+    private static func grouped(_ n: Int) -> String {
+        var digits = String(n)
+        var i = digits.count - 3
+        while i > 0 {
+            digits.insert(",", at: digits.index(digits.startIndex, offsetBy: i))
+            i -= 3
+        }
+        return digits
+    }
 
     /// Errors no prefilter mode can cure.
     private static func isFinal(_ message: String) -> Bool {
