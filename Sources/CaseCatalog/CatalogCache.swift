@@ -2,13 +2,21 @@ import Foundation
 
 /// Parsed catalogs on disk, so a restart with unchanged case files skips the YAML parse (half a
 /// second for 10,000 cases). A cache file holds the exact bytes of every case file it was
-/// parsed from and is used only when they are all still byte-for-byte the same; anything
-/// unreadable is ignored and the YAML parsed again.
+/// parsed from, and the casewatch version that parsed them, and is used only when they are all
+/// still byte-for-byte the same; anything unreadable is ignored and the YAML parsed again.
 public struct CatalogCache: Sendable {
     public let directory: String
+    /// The casewatch version in the key: what a file means (defaults, the model) is decided by
+    /// the code that parsed it. Another value only in tests.
+    let version: String
 
     public init(directory: String) {
+        self.init(directory: directory, version: CasewatchVersion.string)
+    }
+
+    init(directory: String, version: String) {
         self.directory = directory
+        self.version = version
     }
 
     private static let magic = Array("CWCAT1\n".utf8)
@@ -33,8 +41,9 @@ public struct CatalogCache: Sendable {
         return (directory as NSString).appendingPathComponent("catalog-\(String(hash, radix: 16)).bin")
     }
 
-    private static func key(_ sources: [(path: String, bytes: [UInt8])]) -> [UInt8] {
+    private func key(_ sources: [(path: String, bytes: [UInt8])]) -> [UInt8] {
         var w = BinaryWriter()
+        w.string(version)
         w.int(sources.count)
         for s in sources {
             w.string(s.path)
@@ -46,7 +55,7 @@ public struct CatalogCache: Sendable {
     /// The catalog of `directories` when a cache file matches their current contents.
     public func load(directories: [String]) -> Catalog? {
         guard let sources = Self.sources(directories) else { return nil }
-        let key = Self.key(sources)
+        let key = self.key(sources)
         guard let data = FileManager.default.contents(atPath: file(for: key)) else { return nil }
         let bytes = [UInt8](data)
         guard bytes.count > Self.magic.count + key.count,
@@ -61,7 +70,7 @@ public struct CatalogCache: Sendable {
     /// Best effort: a cache that cannot be written only costs the next start a parse.
     public func store(_ catalog: Catalog, directories: [String]) {
         guard let sources = Self.sources(directories) else { return }
-        let key = Self.key(sources)
+        let key = self.key(sources)
         var w = BinaryWriter()
         w.out = Self.magic + key
         w.cases(catalog.cases)

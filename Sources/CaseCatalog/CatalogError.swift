@@ -13,6 +13,8 @@ public struct CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
         case unresolvedReference
         /// A symptom's regex does not compile.
         case invalidPattern
+        /// The catalog holds more than the matcher can number.
+        case tooLarge
     }
 
     public var code: Code

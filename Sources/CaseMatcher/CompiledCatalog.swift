@@ -22,6 +22,14 @@ public final class CompiledCatalog: @unchecked Sendable {
         public var isStreamValue: Bool { caseIndex < 0 }
     }
 
+    /// The most symptoms a catalog may have: the hit buffer packs a report as
+    /// `end offset << 24 | pattern id`, so an id must fit in 24 bits.
+    public static let maxPatterns = 1 << 24 - 1
+    /// The most bytes `MatchScratch.scan` takes in one chunk: `hs_scan` takes a 32-bit length.
+    /// This also keeps every end offset below 2^40, so `end << 24` cannot overflow the 64-bit
+    /// packed report.
+    public static let maxChunkBytes = Int(UInt32.max)
+
     public let catalog: Catalog
     /// The symptoms of every case in catalog order, then the stream values.
     public let patterns: [Pattern]
@@ -53,6 +61,7 @@ public final class CompiledCatalog: @unchecked Sendable {
                     prefiltered: Self.needsPrefilter(v.regex), scope: Scope()))
             }
         }
+        try Self.checkPatternCount(patterns.count)
         if patterns.isEmpty {
             self.patterns = []
             self.database = nil
@@ -60,7 +69,7 @@ public final class CompiledCatalog: @unchecked Sendable {
             return
         }
         let cache = cacheDirectory.map { DatabaseCache(directory: $0) }
-        if let cache, let (db, prefilter) = cache.load(key: Self.cacheKey(patterns)) {
+        if let cache, let (db, prefilter) = cache.load(key: Self.cacheKey(patterns), patterns: patterns.count) {
             for i in patterns.indices { patterns[i].prefiltered = prefilter[i] }
             self.patterns = patterns
             self.database = db
@@ -103,6 +112,25 @@ public final class CompiledCatalog: @unchecked Sendable {
     }
 
     deinit { if let database { hs_free_database(database) } }
+
+    /// Refuses a catalog of more than `limit` symptoms.
+    static func checkPatternCount(_ count: Int, limit: Int = maxPatterns) throws(CatalogErrors) {
+        guard count > limit else { return }
+        throw CatalogErrors([CatalogError(
+            .tooLarge, at: SourceLocation(file: "<catalog>", line: 0),
+            "too many symptoms: \(grouped(count)) (at most \(grouped(limit)))")])
+    }
+
+    /// 16777215 as "16,777,215", whatever the locale (`n` >= 0).
+    private static func grouped(_ n: Int) -> String {
+        var digits = String(n)
+        var i = digits.count - 3
+        while i > 0 {
+            digits.insert(",", at: digits.index(digits.startIndex, offsetBy: i))
+            i -= 3
+        }
+        return digits
+    }
 
     /// Errors no prefilter mode can cure.
     private static func isFinal(_ message: String) -> Bool {
@@ -175,9 +203,11 @@ public final class CompiledCatalog: @unchecked Sendable {
         return db!
     }
 
-    /// Everything that decides the compiled bytes: the library and the patterns with their flags.
+    /// Everything that decides the compiled bytes and the prefilter flags stored beside them:
+    /// casewatch (which decides the flags), both libraries (PCRE2 validated the patterns and
+    /// confirms what a prefiltered one reports) and the patterns with their flags.
     static func cacheKey(_ patterns: [Pattern]) -> [UInt8] {
-        var key = "casewatch-db-1\n\(vectorscanVersion)\n"
+        var key = "casewatch-db-2\ncasewatch \(CasewatchVersion.string)\n\(vectorscanVersion)\npcre2 \(pcre2Version)\n"
         #if arch(x86_64)
         key += "x86_64\n"
         #elseif arch(arm64)

@@ -2,8 +2,9 @@ import CVectorscan
 import Foundation
 
 /// Serialized pattern databases on disk, so a restart with an unchanged catalog skips the
-/// compile. A file holds the full key (library version + every pattern) and is used only when
-/// the key is byte-for-byte the same; anything unreadable is ignored and recompiled.
+/// compile. A file holds the full key (versions + every pattern) and is used only when the key
+/// is byte-for-byte the same, it has one prefilter flag per pattern, and the library takes the
+/// database as a block-mode one; anything else is ignored and recompiled.
 struct DatabaseCache {
     let directory: String
 
@@ -16,8 +17,11 @@ struct DatabaseCache {
         return (directory as NSString).appendingPathComponent("patterns-\(String(hash, radix: 16)).hsdb")
     }
 
-    /// The corresponding C function is `hs_deserialize_database`.
-    func load(key: [UInt8]) -> (OpaquePointer, [Bool])? {
+    /// The database and its prefilter flags stored under `key`, for a catalog of `patterns`
+    /// patterns.
+    /// The corresponding C functions are `hs_serialized_database_size`, `hs_deserialize_database`
+    /// and `hs_database_info`.
+    func load(key: [UInt8], patterns: Int) -> (OpaquePointer, [Bool])? {
         guard let data = FileManager.default.contents(atPath: path(for: key)) else { return nil }
         let bytes = [UInt8](data)
         var at = 0
@@ -32,17 +36,33 @@ struct DatabaseCache {
         }
         guard take(Self.magic.count).map(Array.init) == Self.magic,
             let keyLength = u64(), let storedKey = take(keyLength), Array(storedKey) == key,
-            let count = u64(), let flags = take(count),
-            let dbLength = u64(), let serialized = take(dbLength)
+            let count = u64(), count == patterns, let flags = take(count), flags.allSatisfy({ $0 <= 1 }),
+            let dbLength = u64(), dbLength > 0, let serialized = take(dbLength), at == bytes.count
         else { return nil }
         var db: OpaquePointer? = nil
         let rc = serialized.withUnsafeBufferPointer { p in
-            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) {
-                hs_deserialize_database($0, p.count, &db)
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { bytes in
+                // The header must be one this library reads before the body is decoded.
+                var size = 0
+                guard hs_serialized_database_size(bytes, p.count, &size) == HS_SUCCESS, size > 0 else { return HS_INVALID }
+                return hs_deserialize_database(bytes, p.count, &db)
             }
         }
         guard rc == HS_SUCCESS, let db else { return nil }
+        guard Self.isBlockMode(db) else {
+            hs_free_database(db)
+            return nil
+        }
         return (db, flags.map { $0 != 0 })
+    }
+
+    /// Whether the library describes `db` as a block-mode database, the only mode scanned.
+    /// The corresponding C function is `hs_database_info`.
+    private static func isBlockMode(_ db: OpaquePointer) -> Bool {
+        var info: UnsafeMutablePointer<CChar>? = nil
+        guard hs_database_info(db, &info) == HS_SUCCESS, let info else { return false }
+        defer { free(info) }
+        return String(cString: info).contains("Mode: BLOCK")
     }
 
     /// Best effort: a cache that cannot be written only costs the next start a compile.

@@ -3,6 +3,10 @@ import Foundation
 /// Cleans a chunk of log lines in place before matching: removes ANSI escape sequences (the
 /// colours Bitnami images and many CLIs print) and the `\r` of CRLF line ends. Returns the new
 /// length. Costs one `memchr` per byte class when the chunk has neither (the common case).
+///
+/// A `\r` is removed when nothing but escape sequences and other `\r`s lies between it and the
+/// end of its line (`status: failed\r\e[0m\n`), so `$` matches where the text ends. A `\r`
+/// followed by text on the same line (a progress bar redrawing itself) is kept.
 public enum LineSanitizer {
     public static func sanitize(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
@@ -12,15 +16,27 @@ public enum LineSanitizer {
         let b = buffer.bindMemory(to: UInt8.self)
         var read = 0, write = 0
         let n = b.count
+        // The `\r`s before `decidedUntil` share one answer: they lie in the same run of `\r`s
+        // and escapes, which is walked once, not once per `\r`.
+        var decidedUntil = 0, dropCR = false
         while read < n {
             let c = b[read]
             if c == 0x1B {
                 read = skipEscape(b, from: read)
                 continue
             }
-            if c == 0x0D && (read + 1 == n || b[read + 1] == 0x0A) {
-                read += 1
-                continue
+            if c == 0x0D {
+                if read >= decidedUntil {
+                    decidedUntil = read + 1
+                    while decidedUntil < n && (b[decidedUntil] == 0x0D || b[decidedUntil] == 0x1B) {
+                        decidedUntil = b[decidedUntil] == 0x0D ? decidedUntil + 1 : skipEscape(b, from: decidedUntil)
+                    }
+                    dropCR = decidedUntil == n || b[decidedUntil] == 0x0A
+                }
+                if dropCR {
+                    read += 1
+                    continue
+                }
             }
             b[write] = c
             write += 1

@@ -233,7 +233,7 @@ public final class MatchScratch {
 
     /// Runs one pattern's PCRE2 program over one line: the exact answer and the captures.
     private func confirm(_ id: Int, _ line: UnsafeRawBufferPointer, offset: Int) throws(PCRE2Error) -> SymptomMatch? {
-        guard let (pattern, data) = confirmer(id) else { return nil }
+        let (pattern, data) = try confirmer(id)
         guard try pattern.match(line, data), let span = data.range(0) else { return nil }
         var captures: [(String, String)] = []
         for (name, group) in pattern.names {
@@ -246,11 +246,13 @@ public final class MatchScratch {
             span: offset + span.lowerBound..<offset + span.upperBound, captures: captures)
     }
 
-    private func confirmer(_ id: Int) -> (PCRE2Pattern, PCRE2MatchData)? {
+    /// The PCRE2 program of a pattern, compiled on its first hit. Every regex was validated when
+    /// the database was built; should one still fail here, that is an error for the caller to
+    /// report, never a quiet "no match".
+    private func confirmer(_ id: Int) throws(PCRE2Error) -> (PCRE2Pattern, PCRE2MatchData) {
         if let c = confirmers[id] { return c }
         let p = compiled.patterns[id]
-        // Validated when the database was built; a failure here means the cache lied.
-        guard let pattern = try? PCRE2Pattern(p.regex, caseless: p.caseless) else { return nil }
+        let pattern = try PCRE2Pattern(p.regex, caseless: p.caseless)
         let c = (pattern, PCRE2MatchData(pairs: pattern.captureCount + 1))
         confirmers[id] = c
         return c

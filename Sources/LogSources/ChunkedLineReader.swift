@@ -4,9 +4,12 @@ import Foundation
 /// Reads a file, a gzip file or standard input and hands over the bytes as chunks of whole
 /// lines, in order, without copying them line by line. This is the fast path of `casewatch scan`.
 ///
-/// A line longer than `maxLineLength` is handed over alone, cut at that length with
+/// A line is cut if and only if it is longer than `maxLineLength` bytes (its `\n` not
+/// counted): then exactly its first `maxLineLength` bytes are handed over alone, with
 /// `truncated` set; the rest of it is skipped up to its newline, and reading goes on with the
-/// next line. Nothing after a long line is lost.
+/// next line. Nothing after a long line is lost, and a line of `maxLineLength` bytes or fewer
+/// is always handed over whole: where the reads happen to split the input changes how lines
+/// are grouped into chunks, never their bytes, numbers or flags.
 public struct ChunkedLineReader: ~Copyable {
     /// One read's worth of whole lines.
     public struct Chunk {
@@ -30,16 +33,29 @@ public struct ChunkedLineReader: ~Copyable {
     /// `-` for standard input, otherwise the path.
     public let name: String
     private let input: Input
+    /// Holds a partial line of up to `maxLineLength` bytes and one read after it.
     private let buffer: UnsafeMutableRawBufferPointer
     private let chunkSize: Int
     public let maxLineLength: Int
+    /// For tests: when not empty, the n-th read asks for at most `readSizes[n % count]` bytes,
+    /// as a pipe that delivers the input in pieces would.
+    var readSizes: [Int] = []
 
     /// Opens `path` (`-` is standard input). A file that starts with the gzip magic bytes is
-    /// decompressed, whatever its name.
+    /// decompressed, whatever its name. `chunkSize` (the most bytes one read asks for) and
+    /// `maxLineLength` must be at least 1.
     public init(path: String, chunkSize: Int = defaultChunkSize, maxLineLength: Int = defaultMaxLineLength) throws(LogSourceError) {
+        // Every throw leaves the same fields set (a noncopyable value cannot be partly set in
+        // different ways), so these three come first.
         name = path
         self.chunkSize = chunkSize
         self.maxLineLength = maxLineLength
+        guard maxLineLength >= 1 else {
+            throw LogSourceError(.invalidArgument, source: path, "max line length must be at least 1 byte, got \(maxLineLength)")
+        }
+        guard chunkSize >= 1 else {
+            throw LogSourceError(.invalidArgument, source: path, "chunk size must be at least 1 byte, got \(chunkSize)")
+        }
         if path == "-" {
             input = .descriptor(0, close: false)
         } else {
@@ -61,7 +77,7 @@ public struct ChunkedLineReader: ~Copyable {
                 input = .descriptor(fd, close: true)
             }
         }
-        buffer = .allocate(byteCount: max(chunkSize, maxLineLength) + chunkSize, alignment: 64)
+        buffer = .allocate(byteCount: maxLineLength + chunkSize, alignment: 64)
     }
 
     deinit {
@@ -94,58 +110,79 @@ public struct ChunkedLineReader: ~Copyable {
     /// Reads to the end, calling `body` for every chunk.
     public mutating func forEachChunk(_ body: (inout Chunk) throws -> Void) throws {
         let base = buffer.baseAddress!
+        // `base[0..<filled]` is input not handed over yet; it starts at the start of a line
+        // unless `skipping`, and holds no `\n` between reads (a partial line).
         var filled = 0
         var nextLine = 1
         var skipping = false  // inside the rest of a truncated line
-        let readSize = chunkSize
+        var reads = 0
         while true {
-            let room = min(readSize, buffer.count - filled)
+            var room = min(chunkSize, buffer.count - filled)
+            if !readSizes.isEmpty { room = min(room, max(readSizes[reads % readSizes.count], 1)) }
+            reads += 1
             let n = try read(into: base + filled, room)
             if n == 0 { break }
-            var start = filled
             filled += n
+            var start = 0
             if skipping {
-                guard let nl = memchr(base + start, 0x0A, filled - start) else {
+                guard let nl = memchr(base, 0x0A, filled) else {
                     filled = 0
                     continue
                 }
-                let after = base.distance(to: nl) + 1
-                memmove(base, base + after, filled - after)
-                filled -= after
-                start = 0
+                start = base.distance(to: nl) + 1
                 skipping = false
             }
-            guard filled > 0 else { continue }
             if let nl = lastNewline(base, from: start, to: filled) {
-                let end = nl + 1
-                var chunk = Chunk(bytes: UnsafeMutableRawBufferPointer(start: base, count: end), firstLine: nextLine, truncated: false)
-                nextLine += countNewlines(UnsafeRawBufferPointer(start: base, count: end))
-                try body(&chunk)
-                memmove(base, base + end, filled - end)
-                filled -= end
+                try handOver(start..<nl + 1, &nextLine, body)
+                start = nl + 1
             }
-            if filled >= maxLineLength {
-                var chunk = Chunk(
-                    bytes: UnsafeMutableRawBufferPointer(start: base, count: maxLineLength), firstLine: nextLine,
-                    truncated: true)
-                nextLine += 1
-                try body(&chunk)
-                // The rest of this line, up to its newline, is not matched.
-                let rest = filled - maxLineLength
-                if let nl = memchr(base + maxLineLength, 0x0A, rest) {
-                    let after = base.distance(to: nl) + 1
-                    memmove(base, base + after, filled - after)
-                    filled -= after
-                } else {
-                    filled = 0
-                    skipping = true
-                }
+            // The partial line: longer than the cap already, it is cut now, whatever follows.
+            if filled - start > maxLineLength {
+                try handOverCut(start, &nextLine, body)
+                start = filled
+                skipping = true
             }
+            memmove(base, base + start, filled - start)
+            filled -= start
         }
         if filled > 0 && !skipping {
-            var chunk = Chunk(bytes: UnsafeMutableRawBufferPointer(start: base, count: filled), firstLine: nextLine, truncated: false)
+            try handOver(0..<filled, &nextLine, body)
+        }
+    }
+
+    /// Hands over whole lines (`range` ends with a `\n`, or at the end of the input), in as few
+    /// chunks as the lines longer than the cap allow.
+    private func handOver(_ range: Range<Int>, _ nextLine: inout Int, _ body: (inout Chunk) throws -> Void) throws {
+        let base = buffer.baseAddress!
+        func whole(_ lines: Range<Int>) throws {
+            guard !lines.isEmpty else { return }
+            let bytes = UnsafeMutableRawBufferPointer(start: base + lines.lowerBound, count: lines.count)
+            var chunk = Chunk(bytes: bytes, firstLine: nextLine, truncated: false)
+            // Counted before `body`, which may rewrite the bytes.
+            nextLine += countNewlines(UnsafeRawBufferPointer(bytes))
             try body(&chunk)
         }
+        // The common case: too short to hold a line longer than the cap.
+        if range.count <= maxLineLength + 1 { return try whole(range) }
+        var run = range.lowerBound, line = range.lowerBound
+        while line < range.upperBound {
+            let end = memchr(base + line, 0x0A, range.upperBound - line).map { base.distance(to: $0) } ?? range.upperBound
+            if end - line > maxLineLength {
+                try whole(run..<line)
+                try handOverCut(line, &nextLine, body)
+                run = min(end + 1, range.upperBound)
+            }
+            line = end + 1
+        }
+        try whole(run..<range.upperBound)
+    }
+
+    /// Hands over the first `maxLineLength` bytes of the line at `start`, marked truncated.
+    private func handOverCut(_ start: Int, _ nextLine: inout Int, _ body: (inout Chunk) throws -> Void) throws {
+        let bytes = UnsafeMutableRawBufferPointer(start: buffer.baseAddress! + start, count: maxLineLength)
+        var chunk = Chunk(bytes: bytes, firstLine: nextLine, truncated: true)
+        nextLine += 1
+        try body(&chunk)
     }
 }
 

@@ -1,6 +1,11 @@
-/// A log source failed: a file that cannot be opened or read.
+/// A log source failed: a file that cannot be opened or read, or a reader asked for
+/// something it cannot do.
 public struct LogSourceError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable { case open, read }
+    public enum Code: String, Sendable {
+        case open, read
+        /// A parameter out of range, such as a maximum line length of 0.
+        case invalidArgument
+    }
 
     public var code: Code
     /// The file path, or `-` for standard input.

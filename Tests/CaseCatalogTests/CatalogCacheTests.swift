@@ -1,7 +1,8 @@
-import CaseCatalog
 import Foundation
 import TestSupport
 import Testing
+
+@testable import CaseCatalog
 
 @Suite struct CatalogCacheTests {
     @Test func theBuiltinCatalogRoundTripsExactly() throws {
@@ -31,6 +32,19 @@ import Testing
         // A broken file is reported, not hidden by an older cache entry.
         try "id: [broken".write(to: file, atomically: true, encoding: .utf8)
         #expect(throws: CatalogErrors.self) { try Catalog.load(directories: [dir.path], cache: cache) }
+    }
+
+    /// Regression: the key held only the case files, so a new casewatch (another model,
+    /// other defaults) would have served what an older one parsed.
+    @Test func aCacheWrittenByAnotherVersionIsNotUsed() throws {
+        let dir = Paths.temporaryDirectory(), cacheDir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: cacheDir) }
+        try caseDocument(id: "versioned").write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+        let older = CatalogCache(directory: cacheDir.path, version: "0.1.0")
+        older.store(try Catalog.load(directories: [dir.path]), directories: [dir.path])
+        #expect(older.load(directories: [dir.path]) != nil, "the older build reads its own file")
+        #expect(CatalogCache(directory: cacheDir.path).load(directories: [dir.path]) == nil)
+        #expect(CatalogCache(directory: cacheDir.path).version == CasewatchVersion.string)
     }
 
     @Test func aCorruptCacheFileIsIgnored() throws {

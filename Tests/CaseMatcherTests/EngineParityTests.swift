@@ -10,11 +10,11 @@ import Testing
 @Suite struct EngineParityTests {
     static let corpora = Paths.corpusFiles
 
-    @Test func corporaAreThere() {
-        #expect(Self.corpora.count >= 20, "../shared/corpora not found beside the repository")
+    @Test(.needsShared) func corporaAreThere() {
+        #expect(Self.corpora.count >= 20, "\(Paths.shared.path)/corpora has too few logs")
     }
 
-    @Test(arguments: corpora)
+    @Test(.needsShared, arguments: corpora)
     func corpusParity(path: String) throws {
         var reader = try ChunkedLineReader(path: path)
         var lines = 0
@@ -83,7 +83,7 @@ import Testing
 @Suite struct ConcurrentScanTests {
     /// One immutable CompiledCatalog, several tasks each with its own scratch: every task finds
     /// exactly what a lone scan finds.
-    @Test func tasksShareTheDatabaseWithTheirOwnScratch() async throws {
+    @Test(.needsShared) func tasksShareTheDatabaseWithTheirOwnScratch() async throws {
         let journal = Paths.shared.appendingPathComponent("corpora/loki-drain-testdata/journald.txt").path
         let text = Array(try Data(contentsOf: URL(fileURLWithPath: journal)))
         let expected = try hits(Builtin.compiled, .compiled, text)

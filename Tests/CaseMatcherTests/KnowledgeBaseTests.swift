@@ -55,11 +55,11 @@ import Testing
         return result
     }()
 
-    @Test func seedsAreThere() {
-        #expect(Self.seedHeadings.count >= 60, "../shared/seeds not found beside the repository")
+    @Test(.needsShared) func seedsAreThere() {
+        #expect(Self.seedHeadings.count >= 60, "\(Paths.shared.path)/seeds has too few headings")
     }
 
-    @Test func everySeedHeadingHasACase() {
+    @Test(.needsShared) func everySeedHeadingHasACase() {
         var covered: Set<String> = []
         for c in Builtin.catalog.cases {
             covered.insert(c.source.seed + "#" + Self.normalized(c.source.heading))
@@ -73,7 +73,7 @@ import Testing
         }
     }
 
-    @Test func everyCaseNamesARealSeedHeading() {
+    @Test(.needsShared) func everyCaseNamesARealSeedHeading() {
         let headings = Set(Self.seedHeadings.map { $0.file + "#" + $0.heading })
         for c in Builtin.catalog.cases {
             #expect(headings.contains(c.source.seed + "#" + Self.normalized(c.source.heading)),

@@ -5,9 +5,9 @@ import Testing
 /// `casewatch scan` over every public corpus raises only the alerts that truly describe a line
 /// (docs/CASES.md says why each is right). A new false positive, or a lost true one, fails here.
 @Suite struct CorpusTests {
-    @Test func corporaRaiseOnlyThePinnedAlerts() throws {
+    @Test(.needsShared) func corporaRaiseOnlyThePinnedAlerts() throws {
         let files = Paths.corpusFiles
-        #expect(files.count >= 20, "../shared/corpora not found beside the repository")
+        #expect(files.count >= 20, "\(Paths.shared.path)/corpora has too few logs")
         func counts(_ extra: [String]) throws -> [String: Int] {
             let r = try runCommand(Paths.casewatch, ["scan", "--count", "--no-cache"] + extra + files)
             #expect(r.status == 0, "\(r.stderr)")
@@ -24,7 +24,7 @@ import Testing
     }
 
     /// kubelet and containerd lines of the GKE journal, each naming the real cause.
-    @Test func theTruePositivesComeFromTheKubeletJournal() throws {
+    @Test(.needsShared) func theTruePositivesComeFromTheKubeletJournal() throws {
         let journal = Paths.shared.appendingPathComponent("corpora/loki-drain-testdata/journald.txt").path
         let r = try runCommand(Paths.casewatch, ["scan", "--format", "json", "--no-cache", journal])
         let objects = try r.stdout.split(separator: "\n").map {

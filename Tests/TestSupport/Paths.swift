@@ -9,8 +9,24 @@ public enum Paths {
     /// The built-in catalog.
     public static var patterns: String { root.appendingPathComponent("Patterns").path }
 
-    /// ../shared beside the repository (the knowledge base and the log corpora).
-    public static var shared: URL { root.deletingLastPathComponent().appendingPathComponent("shared") }
+    /// The knowledge base and the log corpora: `$CASEWATCH_SHARED`, by default ../shared beside
+    /// the repository.
+    public static var shared: URL {
+        if let path = ProcessInfo.processInfo.environment["CASEWATCH_SHARED"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        return root.deletingLastPathComponent().appendingPathComponent("shared")
+    }
+
+    /// Whether `shared` is there. A clone without it runs every test that does not need it.
+    public static var sharedIsPresent: Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: shared.path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// Whether the tests run in CI (`CI=true`), where nothing may be skipped for a missing
+    /// `shared`.
+    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// Every log file of ../shared/corpora, sorted (documentation and templates left out).
     public static var corpusFiles: [String] {
