@@ -141,3 +141,23 @@ import Testing
         #expect(found == (try hits(compiled, .reference, text)))
     }
 }
+
+/// Regression: the compiled engine handed a line's hits over in the order their matches ended,
+/// the reference engine in catalog order, so `cases test` could report a false disagreement and
+/// `explains` / `superseded_by` depended on which match ended first.
+@Suite struct HitOrderTests {
+    @Test func bothEnginesOrderALinesHitsByStartThenCatalogOrder() throws {
+        // p0 ends first but starts last; p1 and p2 start together.
+        let compiled = try CompiledCatalog(catalog: catalog([("bbb", []), ("a.*c", []), ("a b", [])]))
+        let scratch = try compiled.makeScratch()
+        let text = Array("x\na bbb c\n".utf8)
+        for reference in [false, true] {
+            var order: [Int] = []
+            try text.withUnsafeBytes { b in
+                let run = reference ? scratch.referenceScan : { c, f, e, body in try scratch.scan(c, filter: f, onFailure: e, body) }
+                try run(b, nil, { throw $0 }) { order.append($0.pattern) }
+            }
+            #expect(order == [1, 2, 0], "reference: \(reference)")
+        }
+    }
+}

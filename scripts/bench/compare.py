@@ -10,9 +10,13 @@ that prefix. Every tool's count of matching lines is checked against casewatch's
 lines: a disagreement is an error.
 
 Writes the table between the markers of docs/PERFORMANCE.md (and prints it).
-usage: compare.py [--sizes 100,1000,10000] [--no-write]
+The built-in catalog ("builtin") runs through every tool too: its PCRE2 regexes are written
+out for the PCRE2 loop as they are (caseless ones with (?i)), for ripgrep with named groups made
+non-capturing (ripgrep's engine has no (?<name>...)), and for fail2ban with Python's (?P<name>...).
+
+usage: compare.py [--sizes builtin,100,1000,10000] [--no-write]
 """
-import os, re, shutil, subprocess, sys, tempfile, time
+import json, os, re, shutil, subprocess, sys, tempfile, time
 
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 bench = os.path.join(root, ".build", "bench")
@@ -21,22 +25,41 @@ pcre2loop = os.path.join(bench, "pcre2loop")
 corpus = os.path.join(bench, "corpus-1m.log")
 TIMEOUT = 600
 
-sizes = [100, 1000, 10000]
+sizes = ["builtin", 100, 1000, 10000]
 write = True
 args = sys.argv[1:]
 while args:
     a = args.pop(0)
     if a == "--sizes":
-        sizes = [int(x) for x in args.pop(0).split(",")]
+        sizes = [x if x == "builtin" else int(x) for x in args.pop(0).split(",")]
     elif a == "--no-write":
         write = False
 
 # Lines each tool reads, per pattern count: the whole corpus where the tool is fast enough.
 PREFIX = {
-    "pcre2": {100: 1_000_000, 1000: 200_000, 10000: 20_000},
-    "fail2ban": {100: 20_000, 1000: 2_000, 10000: 200},
+    "pcre2": {"builtin": 1_000_000, 100: 1_000_000, 1000: 200_000, 10000: 20_000},
+    "fail2ban": {"builtin": 20_000, 100: 20_000, 1000: 2_000, 10000: 200},
     "grep": {100: 1_000_000, 1000: 1_000_000, 10000: 1_000_000},
 }
+
+def write_builtin_inputs():
+    """The built-in catalog's symptoms in each peer's dialect (see the docstring)."""
+    out = subprocess.run([casewatch, "cases", "list", "--format", "json"], capture_output=True, check=True).stdout
+    regexes = []
+    for line in out.decode().splitlines():
+        case = json.loads(line)
+        for s in case["symptoms"]:
+            regexes.append(("(?i)" if "caseless" in s["flags"] else "") + s["regex"])
+    named = re.compile(r"\(\?<(?=[A-Za-z_])[A-Za-z_][A-Za-z0-9_]*>")
+    with open(os.path.join(bench, "synthetic-builtin.txt"), "w") as f:
+        f.write("".join(r + "\n" for r in regexes))
+    with open(os.path.join(bench, "synthetic-builtin-rg.txt"), "w") as f:
+        f.write("".join(named.sub("(?:", r) + "\n" for r in regexes))
+    with open(os.path.join(bench, "synthetic-builtin-fail2ban.conf"), "w") as f:
+        f.write("[Definition]\nfailregex = ")
+        f.write("\n            ".join("(?P<fid>)(?:" + re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", r) + ")" for r in regexes))
+        f.write("\nignoreregex =\n")
+    return len(regexes)
 
 def prefix_file(lines):
     if lines >= 1_000_000:
@@ -57,7 +80,10 @@ def run(cmd, env=None):
 
 def casewatch_count(n, path, cache):
     env = dict(os.environ, LANG="C")
-    cmd = [casewatch, "scan", "--count", "--stats", "--no-builtin", "--patterns", os.path.join(bench, f"synthetic-{n}"), path]
+    cmd = [casewatch, "scan", "--count", "--stats", "--jobs", "1"]
+    if n != "builtin":
+        cmd += ["--no-builtin", "--patterns", os.path.join(bench, f"synthetic-{n}")]
+    cmd.append(path)
     cmd += ["--cache-dir", cache] if cache else ["--no-cache"]
     secs, p = run(cmd, env)
     stats = dict(l.split(": ", 1) for l in p.stderr.decode().splitlines() if ": " in l)
@@ -71,6 +97,12 @@ def tool(name, n, path):
         secs, p = run(["grep", "-E", "-c", "-f", pats, path])
         return secs, int(p.stdout or 0)
     if name == "rg":
+        if n == "builtin":
+            pats = os.path.join(bench, "synthetic-builtin-rg.txt")
+            # Look-around and back-references need ripgrep's PCRE2 engine.
+            if any(t in open(pats).read() for t in ("(?=", "(?!", "(?<=", "(?<!", "\\1")):
+                secs, p = run(["rg", "-c", "--no-config", "-P", "-f", pats, path])
+                return secs, int(p.stdout or 0)
         secs, p = run(["rg", "-c", "--no-config", "-f", pats, path])
         return secs, int(p.stdout or 0)
     if name == "pcre2":
@@ -94,6 +126,8 @@ with open(corpus, "rb") as fh:
         pass
 
 rows = []
+if "builtin" in sizes:
+    print(f"built-in catalog: {write_builtin_inputs()} symptoms", file=sys.stderr)
 for n in sizes:
     cache = tempfile.mkdtemp(prefix="casewatch-bench-cache-")
     try:
@@ -102,8 +136,12 @@ for n in sizes:
         assert ref == ref2
         rows.append((n, "casewatch scan (cold: caches empty)", 1_000_000, cold, ref, True))
         rows.append((n, "casewatch scan (caches warm)", 1_000_000, warm, ref, True))
-        for name, label in (("grep", "GNU grep -E -c -f"), ("rg", "ripgrep -c -f"),
-                            ("pcre2", "PCRE2-JIT loop, one regex at a time"), ("fail2ban", "fail2ban-regex")):
+        peers = (("grep", "GNU grep -E -c -f"), ("rg", "ripgrep -c -f"),
+                 ("pcre2", "PCRE2-JIT loop, one regex at a time"), ("fail2ban", "fail2ban-regex"))
+        if n == "builtin":
+            # PCRE2 syntax (\s, \d, lazy repeats, look-around) is not POSIX ERE: no grep -E.
+            peers = peers[1:]
+        for name, label in peers:
             lines = PREFIX.get(name, {}).get(n, 1_000_000)
             path = prefix_file(lines)
             expected = ref if path == corpus else casewatch_count(n, path, cache)[1]
@@ -122,10 +160,11 @@ size = os.path.getsize(corpus)
 out = ["| patterns | tool | lines read | seconds | lines/s | MB/s | matching lines | agrees |", "|---:|---|---:|---:|---:|---:|---:|---|"]
 for n, label, lines, secs, count, agrees in rows:
     if secs is None:
-        out.append(f"| {n:,} | {label} | {lines:,} | > {TIMEOUT} | | | | timed out |")
+        out.append(f"| {n if n == 'builtin' else format(n, ','):} | {label} | {lines:,} | > {TIMEOUT} | | | | timed out |")
         continue
     mb = size * lines / 1_000_000 / secs / 1e6
-    out.append(f"| {n:,} | {label} | {lines:,} | {secs:.2f} | {lines / secs:,.0f} | {mb:,.0f} | {count:,} | {'yes' if agrees else 'NO'} |")
+    shown = "built-in" if n == "builtin" else f"{n:,}"
+    out.append(f"| {shown} | {label} | {lines:,} | {secs:.2f} | {lines / secs:,.0f} | {mb:,.0f} | {count:,} | {'yes' if agrees else 'NO'} |")
 table = "\n".join(out)
 print(table)
 if write:
