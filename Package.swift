@@ -16,6 +16,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries: one system-library target each, a module map over one shim header.
@@ -46,11 +48,21 @@ let package = Package(
             dependencies: [
                 "CaseCatalog", "CaseMatcher", "LogSources",
             ]),
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "CaseCatalog", "CaseMatcher", "LogSources", "Alerting", "CSystemd",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .executableTarget(
             name: "casewatch",
             dependencies: [
-                "CaseCatalog", "CaseMatcher", "LogSources", "Alerting",
+                "CaseCatalog", "CaseMatcher", "LogSources", "Alerting", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -60,6 +72,7 @@ let package = Package(
             dependencies: ["CaseMatcher", "CaseCatalog", "LogSources", "Alerting", "TestSupport"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "CaseMatcher", "CaseCatalog", "TestSupport"]),
         .testTarget(name: "LogSourcesTests", dependencies: ["LogSources", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "CaseCatalog", "TestSupport"]),
         // Runs the built `casewatch` binary as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["casewatch", "CaseCatalog", "TestSupport"]),
     ]

@@ -240,6 +240,14 @@ public final class AlertBook {
         return done.sorted { ($0.alert.lastSeen, $0.opened) < ($1.alert.lastSeen, $1.opened) }.map(resolvedNotice)
     }
 
+    /// Resolves now the open incidents `matching` selects (a source that reads again ends its
+    /// "source failing" alert at once, without waiting for the window).
+    public func resolve(where matching: (Alert) -> Bool) -> [Alert] {
+        let done = open.filter { matching($0.value.alert) }
+        for key in done.keys { open[key] = nil }
+        return done.values.sorted(by: Self.inOrder).map(resolvedNotice)
+    }
+
     /// At the end of a saved input: for every alert that repeated since its last notification,
     /// one update with the final count (same alert id, next event id). Nothing is resolved: the
     /// input ended, not the incident.

@@ -26,10 +26,10 @@ public struct ExampleCheck {
 
     /// Every case an example raises, each hit its own alert (no dedup), with the compiled
     /// database or with PCRE2 alone.
-    private func alerts(_ text: String, reference: Bool) throws -> [Alert] {
+    private func alerts(_ text: String, kind: SourceKind, reference: Bool) throws -> [Alert] {
         let pipeline = try Pipeline(
             compiled: compiled, options: .init(book: .init(dedup: false), contextBefore: 0, reference: reference))
-        return try pipeline.alerts(text: text, origin: Origin(kind: .file, name: "example.log"))
+        return try pipeline.alerts(text: text, origin: Origin(kind: kind, name: "example.log"))
     }
 
     /// Every problem with the examples of one case; empty when all hold.
@@ -41,10 +41,15 @@ public struct ExampleCheck {
         if c.hasLogSignature && c.examples.match.count < 3 {
             fail("needs at least 3 match examples, has \(c.examples.match.count)", "")
         }
+        // Examples are read as a saved file, unless every symptom is limited to other kinds of
+        // source (casewatch's own records): then as the first of those.
+        let scoped = c.symptoms.compactMap { $0.scope.sources }
+        let source: SourceKind = scoped.count == c.symptoms.count && !scoped.contains { $0.contains(.file) }
+            ? scoped.first?.sorted { $0.rawValue < $1.rawValue }.first ?? .file : .file
         for (kind, examples) in [("match", c.examples.match), ("no_match", c.examples.noMatch)] {
             for example in examples {
-                let compiled = try alerts(example, reference: false)
-                let reference = try alerts(example, reference: true)
+                let compiled = try alerts(example, kind: source, reference: false)
+                let reference = try alerts(example, kind: source, reference: true)
                 if compiled.map(\.caseID) != reference.map(\.caseID)
                     || compiled.map(\.evidence.lineNumber) != reference.map(\.evidence.lineNumber)
                 {

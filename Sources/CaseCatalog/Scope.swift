@@ -10,6 +10,9 @@ public enum SourceKind: String, Sendable, Hashable, CaseIterable, Codable {
     case file
     /// Standard input (a pipe).
     case stdin
+    /// casewatch itself: what the daemon says about its own sources (a source that cannot
+    /// read). Only the daemon makes such records; no log line can.
+    case casewatch
 }
 
 /// Where a symptom applies. Every constraint is optional; a record that does not carry an

@@ -58,6 +58,6 @@ import Testing
             try data.prefix(data.count - 100).write(to: url)
         }
         #expect(cache.load(directories: [Paths.patterns]) == nil)
-        #expect(try Catalog.load(directories: [Paths.patterns], cache: cache).cases.count == 53)
+        #expect(try Catalog.load(directories: [Paths.patterns], cache: cache).cases.count == 54)
     }
 }

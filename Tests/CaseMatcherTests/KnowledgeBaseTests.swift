@@ -23,6 +23,8 @@ import Testing
         "pod-unbound-immediate-pvc", "pvc-no-storage-class", "bkiam-v3-failed", "plugin-service-deploying-mongodb",
         "plugin-upload-failed-artifactory", "bkci-iam-callback-missing", "bkci-jooq-sql-exception",
         "pipeline-parallel-limit", "pipeline-file-variable-2102004",
+        // casewatch's own (Patterns/casewatch.yaml): not from the knowledge base.
+        "casewatch-source-failing",
     ]
 
     @Test func everyPublicIDIsInTheCatalog() {
@@ -75,7 +77,7 @@ import Testing
 
     @Test(.needsShared) func everyCaseNamesARealSeedHeading() {
         let headings = Set(Self.seedHeadings.map { $0.file + "#" + $0.heading })
-        for c in Builtin.catalog.cases {
+        for c in Builtin.catalog.cases where c.source.seed != "casewatch" {
             #expect(headings.contains(c.source.seed + "#" + Self.normalized(c.source.heading)),
                 "\(c.id): '\(c.source.heading)' is not a heading of \(c.source.seed)")
         }

@@ -1,0 +1,92 @@
+import CaseCatalog
+import Foundation
+
+/// The configuration of casewatch (Config/casewatch.yaml), a public interface: the key names are
+/// fixed by the product's issues and documented in the default file, each with its type and
+/// default. Parsing and validation live in `DaemonConfiguration+Load.swift`.
+public struct DaemonConfiguration: Sendable {
+    public static let defaultPath = "/etc/casewatch/casewatch.yaml"
+
+    /// nil: from the locale (`auto`).
+    public var language: Language?
+    /// Positions, the alert book, caches; $STATE_DIRECTORY when systemd sets it.
+    public var stateDirectory = "/var/lib/casewatch"
+    public var patterns = Patterns()
+    /// Seconds SIGTERM may take: finish the records read, hand their alerts over, save positions.
+    public var shutdownTimeout: Double = 10
+    public var dedup = Dedup()
+    public var context = Context()
+    public var sources = Sources()
+    public var sinks = Sinks()
+    /// Warnings to show (deprecated forms), with their file:line.
+    public var warnings: [String] = []
+    /// The file it was read from.
+    public var path: String?
+
+    public init() {}
+
+    public struct Patterns: Sendable {
+        /// Load the installed catalog.
+        public var builtin = true
+        /// Directories of the operator's own cases.
+        public var dirs: [String] = []
+        public var overrides: [Override] = []
+    }
+
+    /// Per case: what the operator changes without editing the catalog.
+    public struct Override: Sendable {
+        public var caseID: String
+        public var enabled: Bool?
+        public var severity: Case.Severity?
+        /// Seconds.
+        public var dedupWindow: Double?
+        /// Replaces the scope of every symptom of the case.
+        public var scope: Scope?
+        /// Sink names the case's alerts go to (default: every sink).
+        public var sinks: [String]?
+        /// Where it is written, for messages.
+        public var line: Int
+    }
+
+    public struct Dedup: Sendable {
+        public var enabled = true
+        public var window: Double = 600
+        public var remind: Double = 3600
+    }
+
+    public struct Context: Sendable {
+        public var before = 3
+    }
+
+    public struct Sources: Sendable {
+        public var journald: Journald?
+    }
+
+    public struct Journald: Sendable {
+        public var units: [String] = []
+        public var identifiers: [String] = []
+        /// The least important priority read, 0 (emerg) ... 7 (debug).
+        public var priority = 6
+        public enum Since: String, Sendable { case now, all }
+        /// Where reading starts the first time (afterwards: after the saved cursor).
+        public var since: Since = .now
+        /// A journal directory instead of the local system journal (for tests and containers).
+        public var directory: String?
+    }
+
+    public struct Sinks: Sendable {
+        public var console: Console?
+        public var journald: JournaldSink?
+        /// The names `overrides[].sinks` may use.
+        public var names: [String] {
+            (console == nil ? [] : ["console"]) + (journald == nil ? [] : ["journald"])
+        }
+    }
+
+    public struct Console: Sendable {
+        public enum Format: String, Sendable { case text, json }
+        public var format: Format = .text
+    }
+
+    public struct JournaldSink: Sendable {}
+}

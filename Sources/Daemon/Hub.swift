@@ -1,0 +1,208 @@
+import Alerting
+import CaseCatalog
+import CaseMatcher
+import Foundation
+import LogSources
+import Logging
+
+/// The one pipeline of the process and its sinks, shared by every source: a source thread hands
+/// over a batch and gets control back once the alerts of its records are written by every sink
+/// (that is the back-pressure), and only then is its position recorded for the next save.
+///
+/// One lock guards it: the pipeline's stages keep per-stream and cross-stream state that must
+/// see the batches one at a time, and the work under the lock is small (one Hyperscan call per
+/// batch; PCRE2, correlation and sinks only on hits).
+public final class Hub: @unchecked Sendable {
+    /// What a reload replaces at once.
+    public struct Generation {
+        public var compiled: CompiledCatalog
+        public var options: Pipeline.Options
+        public var sinks: [AlertSink]
+        /// Case id → the sinks its alerts go to (absent: every sink).
+        public var routes: [String: Set<String>]
+        public var configuration: DaemonConfiguration
+
+        public init(compiled: CompiledCatalog, options: Pipeline.Options, sinks: [AlertSink], routes: [String: Set<String>], configuration: DaemonConfiguration) {
+            self.compiled = compiled
+            self.options = options
+            self.sinks = sinks
+            self.routes = routes
+            self.configuration = configuration
+        }
+    }
+
+    public static let sourceFailingCase = "casewatch-source-failing"
+
+    private let lock = NSLock()
+    private var generation: Generation
+    private var pipeline: Pipeline
+    private let store: StateStore
+    private var state: StateStore.State
+    private var lastSave = 0.0
+    private let saveInterval: Double
+    private let logger: Logger
+    /// Set while shutting down: a sink that keeps failing no longer holds the source.
+    private var stopping = false
+
+    // Liveness and STATUS=, read without the lock (plain loads of words).
+    private var busySinceStorage = 0.0
+    public private(set) var records = 0
+    public private(set) var alerts = 0
+    public private(set) var batches = 0
+    public private(set) var sinkFailures = 0
+    public private(set) var matchErrors = 0
+
+    public init(generation: Generation, store: StateStore, state: StateStore.State, saveInterval: Double = 1, logger: Logger) throws {
+        self.generation = generation
+        self.store = store
+        self.state = state
+        self.saveInterval = saveInterval
+        self.logger = logger
+        pipeline = try Pipeline(compiled: generation.compiled, options: generation.options)
+        if let snapshot = state.book {
+            let dropped = pipeline.book.restore(snapshot)
+            if dropped > 0 { logger.notice("Dropped saved alerts of cases no longer in the catalog", metadata: ["count": "\(dropped)"]) }
+        }
+    }
+
+    /// The configuration in force.
+    public var configuration: DaemonConfiguration { lock.withLock { generation.configuration } }
+
+    /// The saved position of a source.
+    public func position(of source: String) -> RecordPosition? { lock.withLock { state.positions[source] } }
+
+    /// Seconds since the batch being processed was handed over (0: none is): a wedged pipeline or
+    /// sink shows here, and the watchdog stops pinging.
+    public func busyFor(now: Double) -> Double {
+        let since = lock.withLock { busySinceStorage }
+        return since == 0 ? 0 : now - since
+    }
+
+    /// Runs a source's batch through the pipeline and the sinks; records its position.
+    /// Returns once every sink has the alerts; throws only when stopping with a sink still failing
+    /// (the position is then not advanced, and the records are read again after a restart).
+    public func deliver(_ batch: RecordBatch, from source: String) throws {
+        guard !batch.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        busySinceStorage = Date().timeIntervalSince1970
+        defer { busySinceStorage = 0 }
+        var out: [Alert] = []
+        try pipeline.process(batch, failed: { error in
+            self.matchErrors += 1
+            self.logger.error("Failed to match, the line may hold a case", metadata: ["error": "\(error)"])
+        }) { out.append($0) }
+        try write(out)
+        records += batch.segments.count
+        batches += 1
+        if let end = batch.segments.last?.end, end != .none { state.positions[source] = end }
+        saveIfDue(force: false)
+    }
+
+    /// Hands notifications to the sinks their case is routed to, retrying a failing sink with
+    /// backoff until it takes them (or the daemon stops).
+    private func write(_ notifications: [Alert]) throws {
+        for alert in notifications {
+            alerts += 1
+            let route = generation.routes[alert.caseID]
+            for sink in generation.sinks where route?.contains(sink.name) ?? true {
+                var delay = 0.05
+                var logged = false
+                while true {
+                    do {
+                        try sink.write(alert)
+                        if logged { logger.notice("Sink accepts alerts again", metadata: ["sink": "\(sink.name)"]) }
+                        break
+                    } catch {
+                        sinkFailures += 1
+                        if !logged {
+                            logger.error("Failed to write an alert, retrying", metadata: ["sink": "\(sink.name)", "error": "\(error)"])
+                            logged = true
+                        }
+                        if stopping { throw error }
+                        lock.unlock()
+                        Thread.sleep(forTimeInterval: delay)
+                        lock.lock()
+                        delay = min(delay * 2, 5)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves the alert book's clock to the wall clock: resolves what went quiet.
+    public func tick(now: Double) {
+        lock.withLock {
+            var out: [Alert] = []
+            pipeline.tick(now: now) { out.append($0) }
+            try? write(out)
+        }
+    }
+
+    /// The earliest time an open alert may resolve, for the timer.
+    public var nextResolve: Double? { lock.withLock { pipeline.book.firing.map { $0.lastSeen + pipeline.book.window(for: $0.caseID) }.min() } }
+
+    /// A source cannot read: raises `casewatch-source-failing` naming it and the error (once per
+    /// incident; repeats only count).
+    public func sourceFailing(_ source: String, error: String) {
+        let line = "source \(source) cannot read: \(error)"
+        let batch = RecordBatch(capacity: line.utf8.count + 1)
+        batch.append(line, origin: Self.internalOrigin(source), time: Date().timeIntervalSince1970)
+        try? deliver(batch, from: "casewatch")
+    }
+
+    /// The source reads again: its `casewatch-source-failing` alert resolves now.
+    public func sourceRecovered(_ source: String) {
+        lock.withLock {
+            let origin = Self.internalOrigin(source)
+            let done = pipeline.book.resolve { $0.caseID == Self.sourceFailingCase && $0.origin == origin }
+            try? write(done)
+        }
+    }
+
+    static func internalOrigin(_ source: String) -> Origin {
+        Origin(kind: .casewatch, name: "casewatch/\(source)", identifier: "casewatch-\(source)")
+    }
+
+    /// Swaps in a new catalog, options and sinks between two batches: the open alerts carry over
+    /// (by case id), per-stream sequence state starts afresh.
+    public func reload(_ next: Generation) throws {
+        let fresh = try Pipeline(compiled: next.compiled, options: next.options)
+        lock.withLock {
+            fresh.book.restore(pipeline.book.snapshot())
+            pipeline = fresh
+            generation = next
+        }
+    }
+
+    /// Only the sinks and routes change (a reload that leaves the catalog alone).
+    public func replaceSinks(_ sinks: [AlertSink], routes: [String: Set<String>], configuration: DaemonConfiguration) {
+        lock.withLock {
+            generation.sinks = sinks
+            generation.routes = routes
+            generation.configuration = configuration
+        }
+    }
+
+    /// Writes positions and alert book now.
+    public func save() {
+        lock.withLock { saveIfDue(force: true) }
+    }
+
+    /// Stop retrying failing sinks: the daemon is shutting down.
+    public func beginStopping() {
+        lock.withLock { stopping = true }
+    }
+
+    private func saveIfDue(force: Bool) {
+        let now = Date().timeIntervalSince1970
+        guard force || now - lastSave >= saveInterval else { return }
+        state.book = pipeline.book.snapshot()
+        do {
+            try store.save(state)
+            lastSave = now
+        } catch {
+            logger.error("Failed to save the state, retrying with the next batch", metadata: ["directory": "\(store.directory)", "error": "\(error)"])
+        }
+    }
+}
