@@ -45,13 +45,13 @@ extension DaemonConfiguration {
         do {
             node = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
-            throw ConfigurationErrors(errors: [reader.yamlError(error)])
+            throw ConfigurationErrors(errors: [reader.yamlError(error, text: text)])
         } catch {
             throw ConfigurationErrors(errors: [ConfigurationError(path: path, line: 0, key: "", message: "YAML: \(error)")])
         }
         if let node { reader.read(node, into: &config) }
         config.warnings = reader.warnings
-        if !reader.errors.isEmpty { throw ConfigurationErrors(errors: reader.errors) }
+        if !reader.errors.isEmpty { throw ConfigurationErrors(errors: reader.errors.sorted { $0.line < $1.line }) }
         return config
     }
 }
@@ -68,10 +68,23 @@ final class ConfigReader {
         self.environment = environment
     }
 
-    func yamlError(_ error: YamlError) -> ConfigurationError {
+    func yamlError(_ error: YamlError, text: String) -> ConfigurationError {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return ConfigurationError(path: path, line: mark.line, key: "", message: "YAML: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams names the mapping; name the line of the second key, as an editor would.
+            let key = duplicates.first ?? ""
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            var seen: Int?
+            var line = context.mark.line
+            for (i, l) in lines.enumerated() where i + 1 >= context.mark.line {
+                let trimmed = l.drop { $0 == " " || $0 == "-" }
+                guard trimmed.hasPrefix("\(key):") else { continue }
+                let indent = l.prefix { $0 == " " || $0 == "-" }.count
+                if seen == nil { seen = indent } else if seen == indent { line = i + 1; break }
+            }
+            return ConfigurationError(path: path, line: line, key: duplicates.joined(separator: ", "), message: "given twice")
         default:
             return ConfigurationError(path: path, line: 0, key: "", message: "YAML: \(error)")
         }

@@ -65,6 +65,9 @@ public final class Hub: @unchecked Sendable {
         }
     }
 
+    /// Symptoms compiled in the database in force.
+    public var patternCount: Int { lock.withLock { generation.compiled.patterns.count } }
+
     /// The configuration in force.
     public var configuration: DaemonConfiguration { lock.withLock { generation.configuration } }
 

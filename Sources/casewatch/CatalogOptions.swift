@@ -50,8 +50,15 @@ struct CatalogOptions: ParsableArguments {
 
     var cacheDirectory: String? {
         if noCache { return nil }
-        if let cacheDir { return cacheDir }
+        return Self.cacheDirectory(cacheDir)
+    }
+
+    /// `--cache-dir`, else systemd's $CACHE_DIRECTORY (the home directory is read-only under
+    /// ProtectHome=), else $XDG_CACHE_HOME/casewatch, else ~/.cache/casewatch.
+    static func cacheDirectory(_ explicit: String?) -> String? {
+        if let explicit { return explicit }
         let env = ProcessInfo.processInfo.environment
+        if let dir = env["CACHE_DIRECTORY"], !dir.isEmpty { return dir.split(separator: ":").first.map(String.init) }
         if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/casewatch" }
         if let home = env["HOME"], !home.isEmpty { return home + "/.cache/casewatch" }
         return nil
