@@ -17,6 +17,16 @@ import Testing
         #expect(cached.cases.contains { $0.symptoms.contains { $0.scope.sources != nil } }, "and scopes")
     }
 
+    @Test func aFixWithEveryKindOfStepRoundTrips() throws {
+        let dir = Paths.temporaryDirectory(), cacheDir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: cacheDir) }
+        try fixDocument(FixFormatTests.full).write(to: dir.appendingPathComponent("fix.yaml"), atomically: true, encoding: .utf8)
+        let cache = CatalogCache(directory: cacheDir.path)
+        let parsed = try Catalog.load(directories: [dir.path], cache: cache)
+        let cached = try #require(cache.load(directories: [dir.path]))
+        #expect(cached.cases == parsed.cases)
+    }
+
     @Test func aChangedFileIsParsedAgain() throws {
         let dir = Paths.temporaryDirectory(), cacheDir = Paths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: cacheDir) }
