@@ -66,9 +66,7 @@ public struct AlertFormatter: Sendable {
         }
         out += "  \(label("why", "原因")) " + indent(alert.fill(c.diagnosis[language])) + "\n"
         out += "  \(label("fix", "处理")) " + indent(alert.fill(c.fix.text[language])) + "\n"
-        for command in alert.fixCommands {
-            out += "        $ " + command.replacingOccurrences(of: "\n", with: "\n          ") + "\n"
-        }
+        for line in FixRenderer.lines(c.fix, language: language, fill: alert.fill) { out += line + "\n" }
         return out
     }
 
@@ -99,11 +97,6 @@ struct AlertRecord: Encodable {
         var zh: String
         init(_ l: Localized) { en = l.en; zh = l.zh }
     }
-    struct Fix: Encodable {
-        var en: String
-        var zh: String
-        var commands: [String]
-    }
     struct Line: Encodable {
         var symptom: String
         var line_number: Int
@@ -128,7 +121,7 @@ struct AlertRecord: Encodable {
     var captures: [String: String]
     var time: String
     var diagnosis: Text
-    var fix: Fix
+    var fix: FixRenderer.JSON
     var superseded_by: [String]
     var explains: [String]
 
@@ -150,7 +143,7 @@ struct AlertRecord: Encodable {
         captures = Dictionary(a.captures.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
         time = Date(timeIntervalSince1970: a.time).ISO8601Format()
         diagnosis = Text(Localized(en: a.fill(a.knownCase.diagnosis.en), zh: a.fill(a.knownCase.diagnosis.zh)))
-        fix = Fix(en: a.fill(a.knownCase.fix.text.en), zh: a.fill(a.knownCase.fix.text.zh), commands: a.fixCommands)
+        fix = FixRenderer.json(a.knownCase.fix, fill: a.fill)
         superseded_by = a.supersededBy
         explains = a.explains
     }
