@@ -6,6 +6,12 @@ import Testing
 @Suite struct FixLintTests {
     static let seeds = Paths.shared.appendingPathComponent("seeds").path
 
+    @Test func theBuiltinCatalogLintsClean() throws {
+        let catalog = try Catalog.load(directories: [Paths.patterns])
+        let findings = FixLint.lint(catalog, seeds: Self.seeds)
+        #expect(findings.isEmpty, "\(findings.map(\.description).joined(separator: "\n"))")
+    }
+
     /// The rule ids a fix (the YAML lines after `fix:`) is flagged with, and in which fields.
     static func findings(_ fix: String) throws -> [FixLintFinding] {
         let catalog = try Catalog(cases: try CatalogLoader.parse(fixDocument(fix), file: "Patterns/x.yaml"))
