@@ -75,8 +75,8 @@ public struct AlertFormatter: Sendable {
         }
         out += "  \(label("why", "原因")) " + indent(alert.fill(c.diagnosis[language])) + "\n"
         out += "  \(label("fix", "处理")) " + indent(alert.fill(c.fix.text[language])) + "\n"
-        for command in alert.fixCommands {
-            out += "        $ " + command.replacingOccurrences(of: "\n", with: "\n          ") + "\n"
+        for line in FixRenderer.lines(c.fix, language: language, fill: { alert.fill($0) }, command: { alert.fill($0, shell: true) }) {
+            out += line + "\n"
         }
         return out
     }
@@ -151,11 +151,6 @@ public struct AlertRecord: Encodable {
         var zh: String
         init(_ l: Localized) { en = l.en; zh = l.zh }
     }
-    struct Fix: Encodable {
-        var en: String
-        var zh: String
-        var commands: [String]
-    }
     struct Line: Encodable {
         var symptom: String
         var line_number: Int
@@ -205,7 +200,7 @@ public struct AlertRecord: Encodable {
     var alert_id: String
     var event_id: String
     var diagnosis: Text
-    var fix: Fix
+    var fix: FixRenderer.JSON
     var knowledge_base: KnowledgeBase
     var superseded_by: [String]
     var explains: [String]
@@ -240,7 +235,7 @@ public struct AlertRecord: Encodable {
         alert_id = a.alertID
         event_id = a.eventID
         diagnosis = Text(Localized(en: a.fill(a.knownCase.diagnosis.en), zh: a.fill(a.knownCase.diagnosis.zh)))
-        fix = Fix(en: a.fill(a.knownCase.fix.text.en), zh: a.fill(a.knownCase.fix.text.zh), commands: a.fixCommands)
+        fix = FixRenderer.json(a.knownCase.fix, fill: { a.fill($0) }, command: { a.fill($0, shell: true) })
         knowledge_base = KnowledgeBase(seed: a.knownCase.source.seed, heading: a.knownCase.source.heading)
         superseded_by = a.supersededBy
         explains = a.explains

@@ -34,16 +34,105 @@ public struct Case: Sendable, Hashable {
         }
     }
 
-    /// The fix: prose in both languages, and the commands to run.
+    /// The fix: a summary in both languages, and the steps that carry it out.
+    ///
+    /// A step says what to do in both languages and may hold commands, a condition (`when`) and
+    /// a choice of alternatives. Commands are shell commands, or lines that go into a file or a
+    /// database (never shown as `$` lines). A destructive command (it deletes data, uninstalls,
+    /// destroys) carries a warning, comes last in its step and needs the step's condition.
     public struct Fix: Sendable, Hashable {
-        public var text: Localized
-        /// Commands exactly as the knowledge base gives them; `{name}` is filled from a capture.
-        public var commands: [String]
+        /// One command of a step.
+        public struct Command: Sendable, Hashable {
+            public enum Body: Sendable, Hashable {
+                /// A shell command; `{name}` placeholders are filled when shown.
+                case shell(String)
+                /// Lines that go into a file (a hosts entry, a values snippet), not to run.
+                case file(path: String, lines: [String])
+                /// SQL statements to run in a database.
+                case sql(database: String, lines: [String])
+            }
 
-        public init(text: Localized, commands: [String] = []) {
-            self.text = text
-            self.commands = commands
+            public var body: Body
+            /// What the command destroys, in both languages; set exactly when it is destructive.
+            public var warning: Localized?
+            public var location: SourceLocation
+
+            public var isDestructive: Bool { warning != nil }
+
+            /// The shell command, if this is one.
+            public var shell: String? {
+                if case .shell(let s) = body { return s }
+                return nil
+            }
+
+            public init(_ body: Body, warning: Localized? = nil, location: SourceLocation = SourceLocation(file: "<memory>", line: 0)) {
+                self.body = body
+                self.warning = warning
+                self.location = location
+            }
+
+            /// A shell command.
+            public static func run(_ command: String, warning: Localized? = nil) -> Command {
+                Command(.shell(command), warning: warning)
+            }
         }
+
+        /// One step of a fix, or a choice between alternatives.
+        public struct Step: Sendable, Hashable {
+            /// What to do; empty in both languages for the single step of a fix written as a
+            /// plain list of commands.
+            public var text: Localized
+            /// The condition under which the step applies, phrased to follow "if" / "如果".
+            public var when: Localized?
+            public var commands: [Command]
+            /// Labelled alternatives (Option A, B...): the operator does exactly one of them.
+            public var alternatives: [Step]
+            public var location: SourceLocation
+
+            public init(
+                text: Localized, when: Localized? = nil, commands: [Command] = [], alternatives: [Step] = [],
+                location: SourceLocation = SourceLocation(file: "<memory>", line: 0)
+            ) {
+                self.text = text
+                self.when = when
+                self.commands = commands
+                self.alternatives = alternatives
+                self.location = location
+            }
+
+            /// The shell commands of this step and its alternatives, in order.
+            public var shellCommands: [String] {
+                commands.compactMap(\.shell) + alternatives.flatMap(\.shellCommands)
+            }
+        }
+
+        /// The summary, both languages.
+        public var text: Localized
+        public var steps: [Step]
+        /// The BlueKing versions the steps are written for (`6.x`, `7.0`...); empty when they
+        /// are those of the 7.x knowledge base.
+        public var versions: [String]
+        /// Literal values the commands name on purpose (a fixed release or pod of BlueKing, the
+        /// address a fix pins): the catalog lint accepts them where it would take them for a
+        /// value of someone's install.
+        public var owns: [String]
+
+        public init(text: Localized, steps: [Step] = [], versions: [String] = [], owns: [String] = []) {
+            self.text = text
+            self.steps = steps
+            self.versions = versions
+            self.owns = owns
+        }
+
+        /// A fix whose commands run in order after the summary (one step without text).
+        public init(text: Localized, commands: [String]) {
+            self.init(
+                text: text,
+                steps: commands.isEmpty ? [] : [Step(text: Localized(en: "", zh: ""), commands: commands.map { .run($0) })])
+        }
+
+        /// Every shell command of every step and alternative, in order.
+        public var commands: [String] { steps.flatMap(\.shellCommands) }
     }
 
     /// The case's own test data.
@@ -74,6 +163,10 @@ public struct Case: Sendable, Hashable {
     public var examples: Examples
     /// Where the case is defined.
     public var location: SourceLocation
+
+    /// The `source.seed` of casewatch's own cases (what the daemon says about itself), which no
+    /// knowledge-base page holds.
+    public static let ownSeed = "casewatch"
 
     /// False for cases documented from a web page only: no log line shows them.
     public var hasLogSignature: Bool { !symptoms.isEmpty }

@@ -19,7 +19,8 @@ public struct CatalogCache: Sendable {
         self.version = version
     }
 
-    private static let magic = Array("CWCAT1\n".utf8)
+    // Bump with every change of the binary form below.
+    private static let magic = Array("CWCAT2\n".utf8)
 
     /// The case files of `directories`, in load order, with their bytes.
     static func sources(_ directories: [String]) -> [(path: String, bytes: [UInt8])]? {
@@ -112,6 +113,29 @@ struct BinaryWriter {
     mutating func localized(_ l: Localized) { string(l.en); string(l.zh) }
     mutating func location(_ l: SourceLocation) { string(l.file); int(l.line) }
 
+    mutating func optional(_ l: Localized?) {
+        if let l { int(1); localized(l) } else { int(0) }
+    }
+
+    mutating func fix(_ f: Case.Fix) {
+        localized(f.text); strings(f.versions); strings(f.owns)
+        int(f.steps.count); f.steps.forEach { step($0) }
+    }
+
+    mutating func step(_ s: Case.Fix.Step) {
+        localized(s.text); optional(s.when); location(s.location)
+        int(s.commands.count)
+        for c in s.commands {
+            switch c.body {
+            case .shell(let command): int(0); string(command)
+            case .file(let path, let lines): int(1); string(path); strings(lines)
+            case .sql(let database, let lines): int(2); string(database); strings(lines)
+            }
+            optional(c.warning); location(c.location)
+        }
+        int(s.alternatives.count); s.alternatives.forEach { step($0) }
+    }
+
     mutating func cases(_ cases: [Case]) {
         int(cases.count)
         for c in cases {
@@ -131,7 +155,7 @@ struct BinaryWriter {
             } else {
                 int(0)
             }
-            strings(c.supersedes); localized(c.diagnosis); localized(c.fix.text); strings(c.fix.commands)
+            strings(c.supersedes); localized(c.diagnosis); fix(c.fix)
             strings(c.examples.match); strings(c.examples.noMatch); location(c.location)
         }
     }
@@ -180,6 +204,39 @@ struct BinaryReader {
         return SourceLocation(file: file, line: line)
     }
 
+    mutating func optionalLocalized() -> Localized?? {
+        guard let flag = int() else { return nil }
+        return flag == 0 ? .some(nil) : localized().map { .some($0) }
+    }
+
+    mutating func fix() -> Case.Fix? {
+        guard let text = localized(), let versions = strings(), let owns = strings(), let n = count() else { return nil }
+        var steps: [Case.Fix.Step] = []
+        for _ in 0..<n { guard let s = step(depth: 0) else { return nil }; steps.append(s) }
+        return Case.Fix(text: text, steps: steps, versions: versions, owns: owns)
+    }
+
+    mutating func step(depth: Int) -> Case.Fix.Step? {
+        guard depth < 2, let text = localized(), let when = optionalLocalized(), let loc = location(), let n = count() else { return nil }
+        var commands: [Case.Fix.Command] = []
+        for _ in 0..<n {
+            guard let kind = int() else { return nil }
+            let body: Case.Fix.Command.Body
+            switch kind {
+            case 0: guard let c = string() else { return nil }; body = .shell(c)
+            case 1: guard let p = string(), let l = strings() else { return nil }; body = .file(path: p, lines: l)
+            case 2: guard let d = string(), let l = strings() else { return nil }; body = .sql(database: d, lines: l)
+            default: return nil
+            }
+            guard let warning = optionalLocalized(), let cloc = location() else { return nil }
+            commands.append(Case.Fix.Command(body, warning: warning, location: cloc))
+        }
+        guard let m = count() else { return nil }
+        var alternatives: [Case.Fix.Step] = []
+        for _ in 0..<m { guard let a = step(depth: depth + 1) else { return nil }; alternatives.append(a) }
+        return Case.Fix.Step(text: text, when: when, commands: commands, alternatives: alternatives, location: loc)
+    }
+
     mutating func cases() -> [Case]? {
         guard let n = count() else { return nil }
         var cases: [Case] = []
@@ -211,13 +268,13 @@ struct BinaryReader {
                 guard let window = int(), let lines = int(), let cnt = int(), let unless = strings() else { return nil }
                 trigger = Trigger(steps: steps, window: Double(window) / 1000, windowLines: lines < 0 ? nil : lines, count: cnt, unless: unless)
             }
-            guard let supersedes = strings(), let diagnosis = localized(), let fixText = localized(), let commands = strings(),
+            guard let supersedes = strings(), let diagnosis = localized(), let fix = fix(),
                 let match = strings(), let noMatch = strings(), let location = location()
             else { return nil }
             cases.append(Case(
                 id: id, title: title, severity: sev, source: .init(seed: seed, heading: heading, also: also),
                 symptoms: symptoms, trigger: trigger, supersedes: supersedes, diagnosis: diagnosis,
-                fix: .init(text: fixText, commands: commands), examples: .init(match: match, noMatch: noMatch),
+                fix: fix, examples: .init(match: match, noMatch: noMatch),
                 location: location))
         }
         return cases

@@ -11,10 +11,16 @@ public enum CatalogDocument {
         let withSignature = catalog.cases.filter(\.hasLogSignature)
         out += "\(catalog.cases.count) cases: \(withSignature.count) with a log signature, "
         out += "\(catalog.cases.count - withSignature.count) documented only (no log line shows them).\n\n"
-        out += "| id | severity | title (en) | 标题 (zh) | seed heading |\n|---|---|---|---|---|\n"
+        out += "Version: the BlueKing version a case's fix is written for; 7.x unless the case says otherwise "
+        out += "(its `versions`), as the knowledge base is the 7.x one but for its 6.x FAQ.  \n"
+        out += "Beyond the knowledge base: cases whose diagnosis or fix say more than their page, each such "
+        out += "remark introduced by \"\(Case.beyondKnowledgeBaseMarker.en)\" / \"\(Case.beyondKnowledgeBaseMarker.zh)\".\n\n"
+        out += "| id | severity | version | title (en) | 标题 (zh) | seed heading | beyond the knowledge base |\n|---|---|---|---|---|---|---|\n"
         for c in catalog.cases {
             let mark = c.hasLogSignature ? "" : " (no log signature)"
-            out += "| [`\(c.id)`](#\(c.id)) | \(c.severity.rawValue) | \(cell(c.title.en))\(mark) | \(cell(c.title.zh)) | \(cell(c.source.seed)): \(cell(c.source.heading)) |\n"
+            let remarks = c.beyondKnowledgeBase.reduce(0) { $0 + $1.en.count }
+            let beyond = remarks == 0 ? "" : remarks == 1 ? "1 remark" : "\(remarks) remarks"
+            out += "| [`\(c.id)`](#\(c.id)) | \(c.severity.rawValue) | \(version(c)) | \(cell(c.title.en))\(mark) | \(cell(c.title.zh)) | \(cell(c.source.seed)): \(cell(c.source.heading)) | \(beyond) |\n"
         }
         let documented = catalog.cases.filter { !$0.hasLogSignature }
         if !documented.isEmpty {
@@ -26,9 +32,20 @@ public enum CatalogDocument {
             out += "\n### \(c.id)\n\n"
             out += "**\(c.title.en)** / **\(c.title.zh)**  \n"
             out += "Severity: \(c.severity.rawValue). Defined in `\(c.location.file.split(separator: "/").suffix(2).joined(separator: "/"))`.  \n"
+            out += "Version: BlueKing \(version(c)).  \n"
             out += "Seed: `\(c.source.seed)` — \(c.source.heading)"
             for also in c.source.also { out += "; also `\(also)`" }
             out += "\n\n"
+            let beyond = c.beyondKnowledgeBase
+            if beyond.isEmpty {
+                out += "Beyond the knowledge base: none marked.\n\n"
+            } else {
+                out += "Beyond the knowledge base:\n\n"
+                for remark in beyond {
+                    for (en, zh) in zip(remark.en, remark.zh) { out += "- `\(remark.field)`: \(en) / \(zh)\n" }
+                }
+                out += "\n"
+            }
             if c.symptoms.isEmpty {
                 out += "Symptoms: none (web page only).\n"
             } else {
@@ -62,6 +79,10 @@ public enum CatalogDocument {
         var tail = document[end.upperBound...]
         if tail.hasPrefix("\n") { tail = tail.dropFirst() }
         return String(document[..<begin.lowerBound]) + block + tail
+    }
+
+    private static func version(_ c: Case) -> String {
+        c.fix.versions.isEmpty ? "7.x" : c.fix.versions.joined(separator: ", ")
     }
 
     private static func cell(_ s: String) -> String {

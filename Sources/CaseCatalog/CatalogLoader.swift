@@ -187,10 +187,7 @@ private struct DocumentReader {
         let trigger = m["trigger"].flatMap { readTrigger($0, symptoms: symptoms) }
         let supersedes = strings(m["supersedes"], "supersedes")
         let diagnosis = localized(m["diagnosis"], "diagnosis", parent: node)?.0
-        var fix: Case.Fix?
-        if let (text, fm) = localized(m["fix"], "fix", parent: node, extra: ["commands"]) {
-            fix = Case.Fix(text: text, commands: strings(fm["commands"], "fix.commands"))
-        }
+        let fix = readFix(m["fix"], parent: node)
         let examples = readExamples(m["examples"], parent: node, noSignature: noSignature)
 
         guard let id, let title, let severity, let source, let diagnosis, let fix, errors.isEmpty else {
@@ -200,6 +197,131 @@ private struct DocumentReader {
             id: id, title: title, severity: severity, source: source, symptoms: symptoms,
             trigger: trigger, supersedes: supersedes, diagnosis: diagnosis, fix: fix,
             examples: examples, location: location(node))
+    }
+
+    private mutating func readFix(_ node: Node?, parent: Node) -> Case.Fix? {
+        guard let (text, m) = localized(node, "fix", parent: parent, extra: ["steps", "commands", "versions", "owns"]) else {
+            return nil
+        }
+        var fix = Case.Fix(text: text)
+        if let steps = m["steps"] {
+            if m["commands"] != nil {
+                fail(m["commands"], "fix.commands", "a fix has either steps or a plain list of commands, not both")
+            }
+            guard case .sequence(let seq) = steps else {
+                fail(steps, "fix.steps", "expected a list of steps")
+                return nil
+            }
+            if seq.isEmpty { fail(steps, "fix.steps", "must not be empty (leave the key out)") }
+            for (i, item) in seq.enumerated() {
+                if let step = readStep(item, "fix.steps[\(i)]", allowAlternatives: true) { fix.steps.append(step) }
+            }
+        } else if let commands = m["commands"] {
+            let list = readCommands(commands, "fix.commands")
+            if !list.isEmpty {
+                fix.steps = [Case.Fix.Step(text: Localized(en: "", zh: ""), commands: list, location: location(commands))]
+            }
+        }
+        fix.versions = strings(m["versions"], "fix.versions")
+        for (i, v) in fix.versions.enumerated() where !Self.isVersion(v) {
+            fail(m["versions"], "fix.versions[\(i)]", "'\(v)' is not a version such as 6.x, 7.0 or 7.1.2")
+        }
+        fix.owns = strings(m["owns"], "fix.owns")
+        return fix
+    }
+
+    /// `6`, `6.x`, `7.0`, `7.1.2`.
+    static func isVersion(_ s: String) -> Bool {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard let first = parts.first, !first.isEmpty, first.allSatisfy(\.isASCIIDigitCharacter) else { return false }
+        for (i, p) in parts.enumerated().dropFirst() {
+            if p == "x" && i == parts.count - 1 { continue }
+            if p.isEmpty || !p.allSatisfy(\.isASCIIDigitCharacter) { return false }
+        }
+        return true
+    }
+
+    private mutating func readStep(_ node: Node, _ field: String, allowAlternatives: Bool) -> Case.Fix.Step? {
+        var allowed: Set<String> = ["when", "commands"]
+        if allowAlternatives { allowed.insert("alternatives") }
+        guard let (text, m) = localized(node, field, parent: node, extra: allowed) else { return nil }
+        var step = Case.Fix.Step(text: text, location: location(node))
+        if let w = m["when"] {
+            step.when = localized(w, "\(field).when", parent: node)?.0
+        }
+        if let c = m["commands"] { step.commands = readCommands(c, "\(field).commands") }
+        if let alternatives = m["alternatives"] {
+            guard case .sequence(let seq) = alternatives else {
+                fail(alternatives, "\(field).alternatives", "expected a list of alternatives")
+                return step
+            }
+            if seq.count < 2 { fail(alternatives, "\(field).alternatives", "a choice needs at least two alternatives") }
+            if m["commands"] != nil {
+                fail(m["commands"], "\(field).commands", "a step with alternatives has no commands of its own: put them in a step before it")
+            }
+            for (i, item) in seq.enumerated() {
+                if let alternative = readStep(item, "\(field).alternatives[\(i)]", allowAlternatives: false) {
+                    step.alternatives.append(alternative)
+                }
+            }
+        }
+        return step
+    }
+
+    private mutating func readCommands(_ node: Node, _ field: String) -> [Case.Fix.Command] {
+        guard case .sequence(let seq) = node else {
+            fail(node, field, "expected a list of commands")
+            return []
+        }
+        var result: [Case.Fix.Command] = []
+        for (i, item) in seq.enumerated() {
+            let path = "\(field)[\(i)]"
+            if case .scalar = item {
+                if let s = string(item, path, parent: node) { result.append(Case.Fix.Command(.shell(s), location: location(item))) }
+                continue
+            }
+            guard let m = mapping(item, path, allowed: ["run", "file", "sql", "lines", "destructive", "warning"]) else { continue }
+            let kinds = ["run", "file", "sql"].filter { m[$0] != nil }
+            guard kinds.count == 1, let kind = kinds.first else {
+                fail(item, path, "a command has exactly one of run, file (lines for a file) or sql (statements for a database)")
+                continue
+            }
+            let body: Case.Fix.Command.Body
+            if kind == "run" {
+                if m["lines"] != nil { fail(m["lines"], "\(path).lines", "lines go with file or sql, not with run") }
+                guard let s = string(m["run"], "\(path).run", parent: item) else { continue }
+                body = .shell(s)
+            } else {
+                guard let target = string(m[kind], "\(path).\(kind)", parent: item) else { continue }
+                guard let l = m["lines"] else {
+                    fail(item, "\(path).lines", "missing required field (the lines that go into the \(kind == "file" ? "file" : "database"))")
+                    continue
+                }
+                var lines = strings(l, "\(path).lines")
+                if case .scalar = l { lines = lines.flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) } }
+                while lines.last?.isEmpty == true { lines.removeLast() }
+                if lines.isEmpty { fail(l, "\(path).lines", "must not be empty") }
+                body = kind == "file" ? .file(path: target, lines: lines) : .sql(database: target, lines: lines)
+            }
+            var destructive = false
+            if let d = m["destructive"] {
+                switch string(d, "\(path).destructive", parent: item) {
+                case "true": destructive = true
+                case "false": destructive = false
+                default: fail(d, "\(path).destructive", "expected true or false")
+                }
+                if destructive, kind == "file" { fail(d, "\(path).destructive", "lines for a file are not run; only a run or sql command can be destructive") }
+            }
+            var warning: Localized?
+            if let w = m["warning"] {
+                warning = localized(w, "\(path).warning", parent: item)?.0
+                if !destructive { fail(w, "\(path).warning", "a warning goes with 'destructive: true'") }
+            } else if destructive {
+                fail(item, "\(path).warning", "a destructive command needs a warning saying what it destroys, in both languages")
+            }
+            result.append(Case.Fix.Command(body, warning: destructive ? warning : nil, location: location(item)))
+        }
+        return result
     }
 
     private mutating func readSource(_ node: Node?, parent: Node) -> Case.SeedReference? {
@@ -377,4 +499,9 @@ public func parseDuration(_ text: String) -> Double? {
     if let unit = units[last], let n = Double(t.dropLast()), n > 0 { return n * unit }
     if let n = Double(t), n > 0 { return n }
     return nil
+}
+
+extension Character {
+    /// 0-9 only.
+    var isASCIIDigitCharacter: Bool { isASCII && isNumber }
 }

@@ -27,9 +27,16 @@ public struct CatalogSetup: Sendable {
         }
     }
 
+    /// The operator's pattern directories that do not exist: skipped with a warning (a fresh
+    /// install has an empty /etc/casewatch/patterns.d, or none at all).
+    public static func missingDirectories(_ config: DaemonConfiguration) -> [String] {
+        config.patterns.dirs.filter { !FileManager.default.fileExists(atPath: $0) }
+    }
+
     /// The catalog with the overrides applied.
     public func catalog(for config: DaemonConfiguration) throws(Failure) -> Catalog {
-        let dirs = (config.patterns.builtin ? [builtinDirectory] : []) + config.patterns.dirs
+        let missing = Self.missingDirectories(config)
+        let dirs = (config.patterns.builtin ? [builtinDirectory] : []) + config.patterns.dirs.filter { !missing.contains($0) }
         let loaded: Catalog
         do {
             loaded = try Catalog.load(directories: dirs, cache: cacheDirectory.map(CatalogCache.init))

@@ -2,6 +2,7 @@ import Alerting
 import ArgumentParser
 import CaseCatalog
 import CaseMatcher
+import Daemon
 import Foundation
 
 struct Cases: ParsableCommand {
@@ -70,9 +71,12 @@ struct Cases: ParsableCommand {
                 }
                 out += "\n"
             }
-            out += (zh ? "原因:\n" : "Diagnosis:\n") + indented(c.diagnosis[l]) + "\n"
-            out += (zh ? "处理:\n" : "Fix:\n") + indented(c.fix.text[l]) + "\n"
-            for command in c.fix.commands { out += "    $ \(command)\n" }
+            out += (zh ? "原因:\n" : "Diagnosis:\n") + indented(FixRenderer.neutral(c.diagnosis[l])) + "\n"
+            out += (zh ? "处理:\n" : "Fix:\n") + indented(FixRenderer.neutral(c.fix.text[l])) + "\n"
+            // The alert's rendering, four columns further left; placeholders read <name>.
+            for line in FixRenderer.lines(c.fix, language: l, fill: FixRenderer.neutral) {
+                out += String(line.dropFirst(4)) + "\n"
+            }
             if let example = c.examples.match.first {
                 out += "\n" + (zh ? "示例日志:\n" : "Example:\n") + indented(example)
             }
@@ -145,7 +149,7 @@ func compileOrExit(_ options: CatalogOptions, _ catalog: Catalog) throws -> Comp
 }
 
 /// The configuration and the catalog, or a message on standard error and exit status 2.
-func loadOrExit(_ options: CatalogOptions) throws -> (Configuration, Catalog) {
+func loadOrExit(_ options: CatalogOptions) throws -> (DaemonConfiguration, Catalog) {
     do {
         let configuration = try options.configuration()
         return (configuration, try options.loadCatalog(configuration))
@@ -168,7 +172,7 @@ enum CaseJSON {
         var log_signature: Bool
         var supersedes: [String]
         var diagnosis: Text
-        var fix: Text
+        var fix: FixRenderer.JSON
         var fix_commands: [String]
         var examples: [String: [String]]
     }
@@ -179,7 +183,7 @@ enum CaseJSON {
             source: ["seed": c.source.seed, "heading": c.source.heading],
             symptoms: c.symptoms.map { SymptomJSON(id: $0.id, regex: $0.regex, flags: $0.flags.contains(.caseless) ? ["caseless"] : []) },
             log_signature: c.hasLogSignature, supersedes: c.supersedes,
-            diagnosis: Text(en: c.diagnosis.en, zh: c.diagnosis.zh), fix: Text(en: c.fix.text.en, zh: c.fix.text.zh),
+            diagnosis: Text(en: c.diagnosis.en, zh: c.diagnosis.zh), fix: FixRenderer.json(c.fix, fill: { $0 }),
             fix_commands: c.fix.commands, examples: ["match": c.examples.match, "no_match": c.examples.noMatch])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

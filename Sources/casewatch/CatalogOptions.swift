@@ -2,11 +2,12 @@ import Alerting
 import ArgumentParser
 import CaseCatalog
 import CaseMatcher
+import Daemon
 import Foundation
 
 /// Where the case catalog comes from, shared by every command.
 struct CatalogOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The configuration file (default: \(Configuration.defaultPath) when it exists).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("The configuration file (default: \(DaemonConfiguration.defaultPath) when it exists).", valueName: "FILE"))
     var config: String?
 
     @Option(name: .customLong("patterns"), help: ArgumentHelp(
@@ -35,17 +36,31 @@ struct CatalogOptions: ParsableArguments {
             .deletingLastPathComponent().appendingPathComponent("Patterns").path
     }
 
-    /// The configuration file's settings; an empty configuration when there is none.
-    func configuration() throws -> Configuration {
-        if let config { return try Configuration.load(config) }
-        if FileManager.default.fileExists(atPath: Configuration.defaultPath) {
-            return try Configuration.load(Configuration.defaultPath)
+    /// The configuration file's settings (the same file as the daemon's: its language, context,
+    /// patterns and overrides apply); defaults when there is none.
+    func configuration() throws -> DaemonConfiguration {
+        var config: DaemonConfiguration
+        if let config = self.config {
+            return try adjusted(DaemonConfiguration.load(config))
+        } else if FileManager.default.fileExists(atPath: DaemonConfiguration.defaultPath) {
+            config = try DaemonConfiguration.load(DaemonConfiguration.defaultPath)
+        } else {
+            config = DaemonConfiguration()
         }
-        return Configuration()
+        return adjusted(config)
     }
 
-    func directories(_ configuration: Configuration) -> [String] {
-        (noBuiltin ? [] : [Self.builtinDirectory]) + configuration.patterns + patternDirectories
+    /// `--no-builtin` and `--patterns` on top of the file.
+    private func adjusted(_ c: DaemonConfiguration) -> DaemonConfiguration {
+        var c = c
+        if noBuiltin { c.patterns.builtin = false }
+        c.patterns.dirs += patternDirectories
+        for w in c.warnings { FileHandle.standardError.write(Data("casewatch: warning: \(w)\n".utf8)) }
+        return c
+    }
+
+    var setup: CatalogSetup {
+        CatalogSetup(builtinDirectory: Self.builtinDirectory, cacheDirectory: cacheDirectory)
     }
 
     var cacheDirectory: String? {
@@ -64,11 +79,15 @@ struct CatalogOptions: ParsableArguments {
         return nil
     }
 
-    func loadCatalog(_ configuration: Configuration) throws -> Catalog {
+    func loadCatalog(_ configuration: DaemonConfiguration) throws -> Catalog {
+        for dir in CatalogSetup.missingDirectories(configuration) {
+            FileHandle.standardError.write(Data("casewatch: warning: pattern directory \(dir) does not exist, ignoring\n".utf8))
+        }
         do {
-            return try Catalog.load(directories: directories(configuration), cache: cacheDirectory.map(CatalogCache.init))
+            return try setup.catalog(for: configuration)
         } catch {
-            throw CatalogFailure(errors: error)
+            if let errors = error.catalogErrors, error.configurationErrors.isEmpty { throw CatalogFailure(errors: errors) }
+            throw error
         }
     }
 
@@ -95,7 +114,7 @@ struct LanguageOption: ParsableArguments {
     var lang: Language?
 
     /// `--lang`, else the configuration's `language`, else the locale.
-    func language(_ configuration: Configuration?) -> Language {
+    func language(_ configuration: DaemonConfiguration?) -> Language {
         lang ?? configuration?.language ?? Language.fromEnvironment(ProcessInfo.processInfo.environment)
     }
 }

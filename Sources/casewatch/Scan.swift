@@ -2,6 +2,7 @@ import Alerting
 import ArgumentParser
 import CaseCatalog
 import CaseMatcher
+import Daemon
 import Foundation
 import LogSources
 
@@ -77,7 +78,10 @@ struct Scan: ParsableCommand {
         let pipeline = try Pipeline(
             compiled: compiled,
             options: .init(
-                book: .init(dedup: !noDedup), contextBefore: context ?? configuration.contextBefore ?? 3))
+                book: .init(
+                    dedup: !noDedup && configuration.dedup.enabled, window: configuration.dedup.window,
+                    remind: configuration.dedup.remind, caseWindows: CatalogSetup.pipelineOptions(configuration).book.caseWindows),
+                contextBefore: context ?? configuration.context.before))
         let formatter = AlertFormatter(
             format: format, language: languageOption.language(configuration),
             color: format == .text && isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)

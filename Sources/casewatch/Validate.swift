@@ -39,6 +39,9 @@ struct Validate: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let setup = options.setup
+        for dir in CatalogSetup.missingDirectories(config) {
+            FileHandle.standardError.write(Data("casewatch: warning: pattern directory \(dir) does not exist, ignoring\n".utf8))
+        }
         do {
             let catalog = try setup.catalog(for: config)
             let compiled = try setup.compile(catalog)

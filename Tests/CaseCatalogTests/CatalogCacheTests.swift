@@ -16,6 +16,26 @@ import Testing
         #expect(cached.cases == parsed.cases)
         #expect(cached.cases.contains { $0.trigger?.windowLines != nil }, "the round trip covers triggers")
         #expect(cached.cases.contains { $0.symptoms.contains { $0.scope.sources != nil } }, "and scopes")
+        let steps = cached.cases.flatMap { c in c.fix.steps + c.fix.steps.flatMap(\.alternatives) }
+        let choices = steps.filter { !$0.alternatives.isEmpty }.count, conditions = steps.filter { $0.when != nil }.count
+        #expect(choices > 0 && conditions > 0, "and fix steps")
+        let commands = steps.flatMap(\.commands)
+        let destructive = commands.filter(\.isDestructive).count
+        let files = commands.filter { if case .file = $0.body { true } else { false } }.count
+        let sql = commands.filter { if case .sql = $0.body { true } else { false } }.count
+        #expect(destructive > 0 && files > 0 && sql > 0, "destructive commands, file and SQL lines")
+        let versions = cached.cases.filter { !$0.fix.versions.isEmpty }.count, owns = cached.cases.filter { !$0.fix.owns.isEmpty }.count
+        #expect(versions > 0 && owns > 0, "versions, owns")
+    }
+
+    @Test func aFixWithEveryKindOfStepRoundTrips() throws {
+        let dir = Paths.temporaryDirectory(), cacheDir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: cacheDir) }
+        try fixDocument(FixFormatTests.full).write(to: dir.appendingPathComponent("fix.yaml"), atomically: true, encoding: .utf8)
+        let cache = CatalogCache(directory: cacheDir.path)
+        let parsed = try Catalog.load(directories: [dir.path], cache: cache)
+        let cached = try #require(cache.load(directories: [dir.path]))
+        #expect(cached.cases == parsed.cases)
     }
 
     @Test func aChangedFileIsParsedAgain() throws {

@@ -3,9 +3,11 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A minimal valid case document, with `extra` lines appended at the top level.
+/// A minimal valid case document, with `extra` lines appended at the top level; `fix` is the
+/// block of lines under `fix:` (line 10 on).
 func caseDocument(
-    id: String = "sample-case", regex: String = "boom (?<what>\\w+)", extra: String = "", examples: Bool = true
+    id: String = "sample-case", regex: String = "boom (?<what>\\w+)", extra: String = "", examples: Bool = true,
+    fix: String = "  en: Do this\n  zh: 这样做\n  commands: [\"fix {what}\"]"
 ) -> String {
     let examples = examples ? "examples:\n  match: [\"boom now\"]\n  no_match: [\"quiet\"]" : ""
     return """
@@ -18,9 +20,7 @@ func caseDocument(
         regex: '\(regex)'
     diagnosis: {en: Why, zh: 原因}
     fix:
-      en: Do this
-      zh: 这样做
-      commands: ["fix {what}"]
+    \(fix)
     \(examples)
     \(extra)
     """

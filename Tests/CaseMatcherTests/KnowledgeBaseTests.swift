@@ -33,24 +33,29 @@ import Testing
         #expect(ids.subtracting(Self.publicIDs).isEmpty, "unexpected: \(ids.subtracting(Self.publicIDs).sorted())")
     }
 
-    /// Headings compared with every run of white space (NBSP included) folded to one space.
-    private static func normalized(_ s: String) -> String {
-        s.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    /// A heading as the bytes it is made of: Swift's `==` on strings is Unicode canonical
+    /// equivalence, and headings must match byte for byte (the seed separates some words with
+    /// non-breaking spaces, U+00A0, and the case must name them the same way).
+    private static func key(_ file: some StringProtocol, _ heading: some StringProtocol) -> [UInt8] {
+        Array(file.utf8) + [UInt8(ascii: "#")] + Array(heading.utf8)
     }
 
-    /// Every case heading of every seed file (`### ` headings; the 6.x FAQ's `## Q` headings).
+    /// Every case heading of every seed file (`### ` headings; the 6.x FAQ's `## Q` headings),
+    /// exactly as written (only the line break removed).
     static let seedHeadings: [(file: String, heading: String)] = {
         let dir = Paths.shared.appendingPathComponent("seeds")
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
             .filter { $0.hasSuffix(".txt") }.sorted()
         var result: [(String, String)] = []
         for file in files {
-            let text = (try? String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-                if line.hasPrefix("### ") {
-                    result.append((file, normalized(String(line.dropFirst(4)))))
-                } else if line.hasPrefix("## Q") {
-                    result.append((file, normalized(String(line.dropFirst(3)))))
+            let bytes = [UInt8](FileManager.default.contents(atPath: dir.appendingPathComponent(file).path) ?? Data())
+            for var line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+                let text = String(decoding: line, as: UTF8.self)
+                if text.hasPrefix("### ") {
+                    result.append((file, String(text.dropFirst(4))))
+                } else if text.hasPrefix("## Q") {
+                    result.append((file, String(text.dropFirst(3))))
                 }
             }
         }
@@ -62,25 +67,35 @@ import Testing
     }
 
     @Test(.needsShared) func everySeedHeadingHasACase() {
-        var covered: Set<String> = []
+        var covered: Set<[UInt8]> = []
         for c in Builtin.catalog.cases {
-            covered.insert(c.source.seed + "#" + Self.normalized(c.source.heading))
+            covered.insert(Self.key(c.source.seed, c.source.heading))
             for also in c.source.also {
                 let parts = also.split(separator: "#", maxSplits: 1)
-                if parts.count == 2 { covered.insert(parts[0] + "#" + Self.normalized(String(parts[1]))) }
+                if parts.count == 2 { covered.insert(Self.key(parts[0], parts[1])) }
             }
         }
         for (file, heading) in Self.seedHeadings {
-            #expect(covered.contains(file + "#" + heading), "no case for \(file): \(heading)")
+            #expect(covered.contains(Self.key(file, heading)), "no case for \(file): \(heading)")
         }
     }
 
-    @Test(.needsShared) func everyCaseNamesARealSeedHeading() {
-        let headings = Set(Self.seedHeadings.map { $0.file + "#" + $0.heading })
+    @Test(.needsShared) func everyCaseNamesARealSeedHeadingByteForByte() {
+        let headings = Set(Self.seedHeadings.map { Self.key($0.file, $0.heading) })
         for c in Builtin.catalog.cases where c.source.seed != "casewatch" {
-            #expect(headings.contains(c.source.seed + "#" + Self.normalized(c.source.heading)),
-                "\(c.id): '\(c.source.heading)' is not a heading of \(c.source.seed)")
+            #expect(headings.contains(Self.key(c.source.seed, c.source.heading)),
+                "\(c.id): '\(c.source.heading)' is not, byte for byte, a heading of \(c.source.seed)")
+            for also in c.source.also {
+                let parts = also.split(separator: "#", maxSplits: 1)
+                #expect(parts.count == 2 && headings.contains(Self.key(parts[0], parts[1])), "\(c.id): also '\(also)' is not a seed heading")
+            }
         }
+    }
+
+    /// Regression: the heading was written with plain spaces where the seed has U+00A0.
+    @Test func saasBuildRuntimesMissingNamesItsHeadingWithTheSeedsNonBreakingSpaces() throws {
+        let c = try #require(Builtin.catalog["saas-build-runtimes-missing"])
+        #expect(c.source.heading.utf8.elementsEqual("部署 SaaS 在构建应用步骤报错 code command\u{A0}not\u{A0}found".utf8))
     }
 
     @Test func casesDocumentIsUpToDate() throws {
@@ -91,10 +106,11 @@ import Testing
     }
 
     @Test func everyCaseSpeaksBothLanguages() {
+        // Titles, diagnoses, fix summaries, and every step's text, condition and warning.
         for c in Builtin.catalog.cases {
-            for text in [c.title, c.diagnosis, c.fix.text] {
-                #expect(text.zh.unicodeScalars.contains { $0.value >= 0x4E00 && $0.value <= 0x9FFF }, "\(c.id): zh text has no Chinese")
-                #expect(text.en.unicodeScalars.contains { $0.isASCII && $0.properties.isAlphabetic }, "\(c.id): en text is empty")
+            for (field, text) in c.texts {
+                #expect(text.zh.unicodeScalars.contains { $0.value >= 0x4E00 && $0.value <= 0x9FFF }, "\(c.id): \(field): zh text has no Chinese")
+                #expect(text.en.unicodeScalars.contains { $0.isASCII && $0.properties.isAlphabetic }, "\(c.id): \(field): en text is empty")
             }
         }
     }
