@@ -7,7 +7,7 @@ import Foundation
 struct Cases: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Browse the case catalog.",
-        subcommands: [List.self, Show.self, Test.self, Docs.self])
+        subcommands: [List.self, Show.self, Test.self, Lint.self, Docs.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every case: id, severity, title.")
@@ -111,6 +111,26 @@ extension Cases {
             }
             print("\(examples) examples of \(ids.isEmpty ? cat.cases.count : ids.count) cases: \(failed == 0 ? "all hold" : "\(failed) failed")")
             if failed > 0 { throw ExitCode(1) }
+        }
+    }
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Report costly regex shapes in the catalog; for people writing cases.",
+            discussion: """
+                Prints one line per finding, `file:line: case ID: rule: message`. Rules:
+                \(CatalogLint.rules.map { "  \($0.id): \($0.summary)" }.joined(separator: "\n"))
+                Exit status 0 when there is nothing to report, 1 when there is, 2 when the
+                catalog does not load.
+                """)
+
+        @OptionGroup var catalog: CatalogOptions
+
+        func run() throws {
+            let (_, cat) = try loadOrExit(catalog)
+            let findings = CatalogLint.lint(cat)
+            for f in findings { print(f) }
+            if !findings.isEmpty { throw ExitCode(1) }
         }
     }
 
