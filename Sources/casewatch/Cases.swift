@@ -8,7 +8,7 @@ import Foundation
 struct Cases: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Browse the case catalog.",
-        subcommands: [List.self, Show.self, Test.self, Docs.self])
+        subcommands: [List.self, Show.self, Test.self, Lint.self, Docs.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every case: id, severity, title.")
@@ -115,6 +115,31 @@ extension Cases {
             }
             print("\(examples) examples of \(ids.isEmpty ? cat.cases.count : ids.count) cases: \(failed == 0 ? "all hold" : "\(failed) failed")")
             if failed > 0 { throw ExitCode(1) }
+        }
+    }
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Report costly regex shapes and fixes that are unsafe to paste; for people writing cases.",
+            discussion: """
+                Prints one line per finding, `file:line: case ID: rule: message`. Regex rules:
+                \(CatalogLint.rules.map { "  \($0.id): \($0.summary)" }.joined(separator: "\n"))
+                Fix rules (docs/CATALOG-FORMAT.md, "Catalog lint"): \(FixLintFinding.Rule.allCases.map(\.rawValue).joined(separator: ", ")).
+                With --seeds, headings are checked byte for byte against the knowledge base.
+                Exit status 0 when there is nothing to report, 1 when there is, 2 when the
+                catalog does not load.
+                """)
+
+        @OptionGroup var catalog: CatalogOptions
+
+        @Option(help: ArgumentHelp("The knowledge base's seed files, to check headings against.", valueName: "DIR"))
+        var seeds: String?
+
+        func run() throws {
+            let (_, cat) = try loadOrExit(catalog)
+            let findings = CatalogLint.lint(cat).map(\.description) + FixLint.lint(cat, seeds: seeds).map(\.description)
+            for f in findings { print(f) }
+            if !findings.isEmpty { throw ExitCode(1) }
         }
     }
 
