@@ -25,10 +25,13 @@ public final class MappedFile {
         var magic: (UInt8, UInt8) = (0, 0)
         if pread(fd, &magic, 2, 0) == 2 && magic.0 == 0x1F && magic.1 == 0x8B { return nil }
         let size = Int(st.st_size)
-        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0), p != MAP_FAILED else {
+        // No MAP_POPULATE: on a private writable mapping it would copy every page up front;
+        // faulted on first read, a page stays the page cache's until the sanitizer writes to it.
+        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
             return nil
         }
         madvise(p, size, MADV_SEQUENTIAL)
+        madvise(p, size, MADV_WILLNEED)
         bytes = UnsafeMutableRawBufferPointer(start: p, count: size)
         // The file was read whole; reading it again would not see later appends anyway.
     }
