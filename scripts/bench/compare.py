@@ -78,9 +78,9 @@ def run(cmd, env=None):
     p = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, env=env)
     return time.perf_counter() - start, p
 
-def casewatch_count(n, path, cache):
+def casewatch_count(n, path, cache, jobs=1):
     env = dict(os.environ, LANG="C")
-    cmd = [casewatch, "scan", "--count", "--stats", "--jobs", "1"]
+    cmd = [casewatch, "scan", "--count", "--stats", "--jobs", str(jobs)]
     if n != "builtin":
         cmd += ["--no-builtin", "--patterns", os.path.join(bench, f"synthetic-{n}")]
     cmd.append(path)
@@ -136,6 +136,8 @@ for n in sizes:
         assert ref == ref2
         rows.append((n, "casewatch scan (cold: caches empty)", 1_000_000, cold, ref, True))
         rows.append((n, "casewatch scan (caches warm)", 1_000_000, warm, ref, True))
+        both, ref3 = casewatch_count(n, corpus, cache, jobs=os.cpu_count())
+        rows.append((n, f"casewatch scan --jobs {os.cpu_count()} (caches warm)", 1_000_000, both, ref3, ref3 == ref))
         peers = (("grep", "GNU grep -E -c -f"), ("rg", "ripgrep -c -f"),
                  ("pcre2", "PCRE2-JIT loop, one regex at a time"), ("fail2ban", "fail2ban-regex"))
         if n == "builtin":
