@@ -59,7 +59,7 @@ let package = Package(
             name: "CaseMatcherTests",
             dependencies: ["CaseMatcher", "CaseCatalog", "LogSources", "Alerting", "TestSupport"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "CaseMatcher", "CaseCatalog", "TestSupport"]),
-        .testTarget(name: "LogSourcesTests", dependencies: ["LogSources", "TestSupport"]),
+        .testTarget(name: "LogSourcesTests", dependencies: ["LogSources", "CaseCatalog", "TestSupport"]),
         // Runs the built `casewatch` binary as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["casewatch", "CaseCatalog", "TestSupport"]),
     ]
