@@ -70,6 +70,9 @@ public enum JournalSourceEvent: Sendable {
     case readError(SystemdError)
     /// Reading works again after a `readError`.
     case resumed
+    /// Every entry available has been delivered: reported once each time the source catches up
+    /// with the journal (after start, then after each burst). A good moment to save a position.
+    case caughtUp
     /// Journal files were added or removed (rotation, vacuum, journald restarted); reading goes on.
     case filesChanged
     /// `deliver` took `seconds` for a batch of `entries` records: the pipeline or the sinks hold
@@ -237,6 +240,7 @@ public final class JournalSource: @unchecked Sendable {
         recovered()
 
         var lastEntry = DispatchTime.now().uptimeNanoseconds
+        var behind = true  // entries were read since the last caughtUp
         while !isStopped {
             turns.add(1, ordering: .relaxed)
             set(.reading)
@@ -263,11 +267,18 @@ public final class JournalSource: @unchecked Sendable {
                     report(.backPressure(seconds: took, entries: batch.segments.count))
                 }
                 lastEntry = now
+                behind = true
                 continue
             }
             if read > 0 {
                 lastEntry = DispatchTime.now().uptimeNanoseconds
+                behind = true
                 continue
+            }
+            if behind {
+                behind = false
+                report(.caughtUp)
+                if isStopped { break }
             }
             // Caught up: wait for more. Short timeouts while entries keep coming (journald tells
             // readers up to 250 ms late), none once the journal has been quiet for a while.
@@ -346,22 +357,13 @@ public final class JournalSource: @unchecked Sendable {
         case .now:
             try seekNow(j)
         case .after(let cursor):
-            if sd_journal_seek_cursor(j, cursor) < 0 {
+            switch try seek(j, after: cursor) {
+            case .found: break
+            case .vanished: report(.cursorVanished(cursor))
+            case .invalid:
                 report(.cursorInvalid(cursor))
                 try seekNow(j)
-                break
             }
-            let r = try SystemdError.check(sd_journal_next(j), "Failed to seek to the cursor")
-            if r > 0, sd_journal_test_cursor(j, cursor) > 0 { break }  // on it: read after it
-            report(.cursorVanished(cursor))
-            if r > 0 {
-                // On the oldest entry after the cursor: step back so it is read too.
-                if try SystemdError.check(sd_journal_previous(j), "Failed to seek to the cursor") == 0 {
-                    try SystemdError.check(sd_journal_seek_head(j), "Failed to seek to the journal head")
-                }
-            }
-            // r == 0: nothing after the cursor yet; the seek location stays, and later entries
-            // come after it.
         }
         try addMatches(j)
     }
