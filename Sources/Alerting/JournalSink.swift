@@ -56,7 +56,7 @@ public final class JournalSink: Sendable {
             ("CASE_TITLE", c.title.en),
             ("CASE_TITLE_ZH", c.title.zh),
             ("CASE_SYMPTOM", alert.evidence.symptomID),
-            ("CASE_DIAGNOSIS", alert.fill(c.diagnosis[language])),
+            ("CASE_DIAGNOSIS", alert.fill(c.diagnosis[language]).trimmingCharacters(in: .whitespacesAndNewlines)),
             ("SOURCE_KIND", o.kind.rawValue),
             ("SOURCE_NAME", o.name),
             ("ALERT_LOCATION", alert.place(in: language) ?? o.name),
@@ -122,10 +122,12 @@ public final class JournalSink: Sendable {
         }
     }
 
-    /// The first sentence of a text, on one line, at most 240 characters.
+    /// The first sentence of a text (whose lines may be wrapped), on one line, at most 240
+    /// characters.
     static func firstSentence(_ text: String) -> String {
-        var s = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        if let newline = s.firstIndex(of: "\n") { s = s[..<newline] }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let paragraph = trimmed.components(separatedBy: "\n\n")[0]
+        var s = Substring(paragraph.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))
         if let end = s.range(of: ". ")?.lowerBound { s = s[...end] }
         if let end = s.firstIndex(of: "。") { s = s[...end] }
         return s.count > 240 ? String(s.prefix(239)) + "…" : String(s)

@@ -1,4 +1,4 @@
-import Alerting
+@testable import Alerting
 import CaseCatalog
 import Foundation
 import TestSupport
@@ -143,6 +143,13 @@ struct JournalSinkTests {
         #expect(JournalSink.captureField("exit-code") == "CAPTURE_EXIT_CODE")
         #expect(JournalSink.captureField("pod.name2") == "CAPTURE_POD_NAME2")
         #expect(JournalSink.captureField(String(repeating: "a", count: 80)).count == 64)
+    }
+
+    @Test func theMessageQuotesTheFixsFirstSentenceAcrossWrappedLines() {
+        #expect(JournalSink.firstSentence("Find the pods that are not ready, then read\nthe log. Then more.\n") == "Find the pods that are not ready, then read the log.")
+        #expect(JournalSink.firstSentence("One line\n\nsecond paragraph. x") == "One line")
+        #expect(JournalSink.firstSentence("先查看日志。再重启。") == "先查看日志。")
+        #expect(JournalSink.firstSentence(String(repeating: "a", count: 300)).count == 240)
     }
 
     @Test func remindersAndResolvesSayHowOften() {

@@ -397,6 +397,21 @@ struct JournalSourceTests {
         #expect(runner.problems.count == 1, "\(runner.reported)")
     }
 
+    @Test func synchronizeReturnsOnceJournaldHasWrittenWhatItReceived() throws {
+        let journald = try IsolatedJournald()
+        defer { journald.stop() }
+        try journald.withinNamespace {
+            for i in 1...200 { try JournalWriter.send([("MESSAGE", "line \(i)"), ("SYSLOG_IDENTIFIER", "sync-test")]) }
+            try JournalWriter.synchronize()
+        }
+        // Read at once from outside, with no wait: all of them are in the files.
+        let reader = try JournalReader(directory: journald.journalDirectory)
+        try reader.addMatch("SYSLOG_IDENTIFIER", "sync-test")
+        var messages: [String] = []
+        while try reader.next() { messages.append(try reader.field("MESSAGE") ?? "") }
+        #expect(numbers(messages) == Array(1...200))
+    }
+
     @Test func cursorsParse() {
         let c = JournalCursor("s=04b819a3ecaa45ad9e68846579d20be1;i=3;b=87a1686221774e3a935f6dbdcb12d4cb;m=4f51c97f;t=66176efed9c4e;x=565c9588b590b995")
         #expect(c?.seqnum == 3)
