@@ -443,7 +443,10 @@ public final class JournalSource: @unchecked Sendable {
             let p = data.assumingMemoryBound(to: UInt8.self)
             switch p[0] {
             case UInt8(ascii: "M"):
-                if message.count < 0, Self.has(p, length, "MESSAGE=") { message.set(p + 8, length - 8) }
+                if message.count < 0, Self.has(p, length, "MESSAGE=") {
+                    // One byte past the cap is enough to know it was cut.
+                    message.set(p + 8, min(length - 8, options.maxMessageBytes + 1))
+                }
             case UInt8(ascii: "S"):
                 if identifier.count < 0, Self.has(p, length, "SYSLOG_IDENTIFIER=") {
                     identifier.set(p + 18, length - 18)

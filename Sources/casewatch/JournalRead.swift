@@ -39,6 +39,9 @@ struct JournalRead: ParsableCommand {
     @Flag(help: "Run every batch through the pipeline (matcher, correlator, alert book) with the catalog.")
     var pipeline = false
 
+    @Flag(help: "Records `casewatch-latency <microseconds since the epoch>` are timed: print the delay from that time to delivery.")
+    var latency = false
+
     func run() throws {
         var pipe: Pipeline?
         if pipeline {
@@ -48,10 +51,20 @@ struct JournalRead: ParsableCommand {
         let source = JournalSource(options: JournalSourceOptions(
             units: units, identifiers: identifiers, directory: directory, batchLimit: batch))
         var records = 0, bytes = 0, alerts = 0
+        var delays: [Double] = []
         let started = ContinuousClock.now
         try source.run(start: head ? .head : .now, deliver: { batch in
             records += batch.segments.count
             bytes += batch.count
+            if latency {
+                let now = Date().timeIntervalSince1970
+                for segment in batch.segments {
+                    let text = String(decoding: UnsafeRawBufferPointer(rebasing: batch.bytes[segment.range]), as: UTF8.self)
+                    if text.hasPrefix("casewatch-latency "), let usec = Double(text.dropFirst(18).prefix { $0.isNumber }) {
+                        delays.append(now - usec / 1_000_000)
+                    }
+                }
+            }
             try pipe?.process(batch) { _ in alerts += 1 }
             if let count, records >= count { source.stop() }
         }, report: { event in
@@ -65,5 +78,10 @@ struct JournalRead: ParsableCommand {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = Int((Double(records) / seconds).rounded())
         print("records=\(records) bytes=\(bytes) seconds=\(String(format: "%.3f", seconds)) records/s=\(rate)" + (pipeline ? " alerts=\(alerts)" : ""))
+        if latency, !delays.isEmpty {
+            delays.sort()
+            func ms(_ q: Double) -> String { String(format: "%.1f", delays[min(delays.count - 1, Int(q * Double(delays.count)))] * 1000) }
+            print("latency samples=\(delays.count) p50=\(ms(0.5))ms p90=\(ms(0.9))ms p99=\(ms(0.99))ms max=\(ms(1))ms")
+        }
     }
 }

@@ -397,6 +397,43 @@ struct JournalSourceTests {
         #expect(runner.problems.count == 1, "\(runner.reported)")
     }
 
+    @Test func aLongMessageIsCutAtTheCapAndSaysSoEvenWhenCompressed() throws {
+        let journald = try IsolatedJournald()
+        defer { journald.stop() }
+        // journald compresses fields over 512 bytes: these three are stored compressed.
+        let short = String(repeating: "s", count: 900)
+        let long = (0..<500).map { "word\($0)" }.joined(separator: " ")
+        let multiline = (0..<200).map { "line \($0)" }.joined(separator: "\n")
+        try journald.withinNamespace {
+            for m in [short, long, multiline] { try JournalWriter.send([("MESSAGE", m), ("SYSLOG_IDENTIFIER", "kubelet")]) }
+        }
+        try journald.sync()
+        var options = options(journald)
+        options.maxMessageBytes = 1000
+        let runner = SourceRunner(options, start: .head)
+        defer { try? runner.stop() }
+        #expect(runner.wait { $0.count >= 3 })
+        let got = runner.delivered
+        #expect(got[0].message == short && got[0].truncatedAt == nil)
+        #expect(got[1].message == String(long.utf8.prefix(1000))! && got[1].truncatedAt == 1000)
+        #expect(got[2].message == String(multiline.utf8.prefix(1000))! && got[2].truncatedAt == 1000)
+
+        // Past sd-journal's default data threshold (64 KiB): whole up to the cap, cut beyond.
+        let big = (0..<9000).map { "w\($0)" }.joined(separator: " ")  // ~80 KB
+        let huge = big + " " + big  // ~160 KB
+        try journald.withinNamespace {
+            for m in [big, huge] { try JournalWriter.send([("MESSAGE", m), ("SYSLOG_IDENTIFIER", "big")]) }
+        }
+        try journald.sync()
+        options.identifiers = ["big"]
+        options.maxMessageBytes = 100_000
+        let large = SourceRunner(options, start: .head)
+        defer { try? large.stop() }
+        #expect(large.wait { $0.count >= 2 })
+        #expect(large.delivered[0].message == big && large.delivered[0].truncatedAt == nil)
+        #expect(large.delivered[1].message == String(huge.utf8.prefix(100_000))! && large.delivered[1].truncatedAt == 100_000)
+    }
+
     @Test func synchronizeReturnsOnceJournaldHasWrittenWhatItReceived() throws {
         let journald = try IsolatedJournald()
         defer { journald.stop() }

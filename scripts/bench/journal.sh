@@ -18,48 +18,7 @@ gcc -O2 -o .build/bench/journalloop scripts/bench/journalloop.c $(pkg-config --c
 swift build -c release --product casewatch >&2
 casewatch=.build/release/casewatch
 
-work=$(mktemp -d /tmp/casewatch-bench-journal.XXXXXX)
-holder=""
-journald=""
-cleanup() {
-    [ -n "$journald" ] && kill "$journald" 2>/dev/null && wait "$journald" 2>/dev/null || true
-    exec 3>&- || true
-    [ -n "$holder" ] && wait "$holder" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-cat >"$work/journald.conf" <<CONF
-[Journal]
-Storage=volatile
-RuntimeMaxUse=8G
-RuntimeMaxFileSize=256M
-RateLimitIntervalSec=0
-RateLimitBurst=0
-ReadKMsg=no
-ForwardToSyslog=no
-ForwardToWall=no
-CONF
-mkfifo "$work/hold" "$work/said"
-# The holder owns the namespace for the whole run; it ends when this script closes fd 3.
-unshare --mount --propagation private -- /bin/sh -c "
-    set -e
-    mount -t tmpfs -o mode=0755 tmpfs /run/systemd
-    mkdir -p /run/systemd/journal /run/systemd/journald.conf.d
-    cp '$work/journald.conf' /run/systemd/journald.conf.d/zz-bench.conf
-    mount -t tmpfs -o mode=0755 tmpfs /run/log
-    mkdir -p /run/log/journal
-    if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
-    echo ready >'$work/said'
-    exec cat >/dev/null" <"$work/hold" &
-holder=$!
-exec 3>"$work/hold"
-read -r _ <"$work/said"
-inside() { nsenter --target "$holder" --mount -- "$@"; }
-inside /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 &
-journald=$!
-until inside journalctl --sync 2>/dev/null; do sleep 0.1; done
-dir="/proc/$holder/root/run/log/journal/$(cat /etc/machine-id)"
+. scripts/bench/journal-namespace.sh
 
 echo "writing $entries entries..." >&2
 start=$(date +%s.%N)
