@@ -131,6 +131,10 @@ public struct JournalSourceStatistics: Sendable, Hashable {
 /// A source runs once: after `stop()`, `run` returns at once.
 public final class JournalSource: @unchecked Sendable {
     public let options: JournalSourceOptions
+    // Read per entry: plain copies, so the hot loop does not touch the options' arrays.
+    private let maxPriority: Int
+    private let maxMessageBytes: Int
+    private let batchLimit: Int
 
     private let stopped = Atomic<Bool>(false)
     private let turns = Atomic<UInt64>(0)
@@ -151,6 +155,9 @@ public final class JournalSource: @unchecked Sendable {
 
     public init(options: JournalSourceOptions) {
         self.options = options
+        maxPriority = options.maxPriority
+        maxMessageBytes = options.maxMessageBytes
+        batchLimit = options.batchLimit
         var fds: [Int32] = [-1, -1]
         if pipe(&fds) == 0 {
             for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -393,7 +400,7 @@ public final class JournalSource: @unchecked Sendable {
     private func fill(_ batch: RecordBatch, _ j: OpaquePointer) throws(SystemdError) -> Int {
         var read = 0
         var skipped = JournalSourceStatistics()
-        while read < options.batchLimit {
+        while read < batchLimit {
             let r = sd_journal_next(j)
             if r == 0 { break }
             if r < 0 {
@@ -445,7 +452,7 @@ public final class JournalSource: @unchecked Sendable {
             case UInt8(ascii: "M"):
                 if message.count < 0, Self.has(p, length, "MESSAGE=") {
                     // One byte past the cap is enough to know it was cut.
-                    message.set(p + 8, min(length - 8, options.maxMessageBytes + 1))
+                    message.set(p + 8, min(length - 8, maxMessageBytes + 1))
                 }
             case UInt8(ascii: "S"):
                 if identifier.count < 0, Self.has(p, length, "SYSLOG_IDENTIFIER=") {
@@ -472,7 +479,7 @@ public final class JournalSource: @unchecked Sendable {
             skipped.ownEntries += 1
             return
         }
-        if priority > options.maxPriority {
+        if priority > maxPriority {
             skipped.belowPriority += 1
             return
         }
@@ -484,8 +491,8 @@ public final class JournalSource: @unchecked Sendable {
         _ = sd_journal_get_realtime_usec(j, &usec)
         var kept = message.count
         var truncatedAt: Int? = nil
-        if kept > options.maxMessageBytes {
-            kept = options.maxMessageBytes
+        if kept > maxMessageBytes {
+            kept = maxMessageBytes
             truncatedAt = kept
         }
         batch.append(
