@@ -41,6 +41,8 @@ for run in $(seq "$runs"); do
     echo "| \`journalctl -D DIR -o cat >/dev/null\` | $run | $t | $(rate "$total" "$t") |"
     t=$(seconds .build/bench/journalloop "$dir")
     echo "| C loop: \`sd_journal_next\` + \`sd_journal_get_data(\"MESSAGE\")\` | $run | $t | $(rate "$total" "$t") |"
+    t=$(seconds .build/bench/journalloop "$dir" enumerate)
+    echo "| C loop: \`sd_journal_next\` + every field (\`SD_JOURNAL_FOREACH_DATA\`) | $run | $t | $(rate "$total" "$t") |"
     out=$($casewatch journal-read --directory "$dir" --head --until-caught-up)
     echo "| \`casewatch journal-read --directory DIR --head --until-caught-up\` (the source alone) | $run | $(sed 's/.*seconds=\([^ ]*\).*/\1/' <<<"$out") | $(sed 's/.*records\/s=\([0-9]*\).*/\1/' <<<"$out") |"
     out=$($casewatch journal-read --directory "$dir" --head --until-caught-up --pipeline)
