@@ -257,12 +257,16 @@ struct JournalSourceTests {
         }
     }
 
-    @Test func startsAtNowWithOnlyNewEntries() throws {
+    /// Through the namespace's journal directory, and (`local`) from a thread inside the
+    /// namespace with `directory` nil: `sd_journal_open(LOCAL_ONLY | SYSTEM)`, the daemon's way.
+    @Test(arguments: [false, true]) func startsAtNowWithOnlyNewEntries(local: Bool) throws {
         let journald = try IsolatedJournald()
         defer { journald.stop() }
         try journald.log(["old kubelet"], identifier: "kubelet")
         try journald.log(["old other"], identifier: "other")
-        let runner = SourceRunner(options(journald), start: .now)
+        var options = options(journald)
+        if local { options.directory = nil }
+        let runner = SourceRunner(options, start: .now, inside: local ? journald : nil)
         defer { try? runner.stop() }
         #expect(runner.waitStarted())
         try journald.log(["new kubelet"], identifier: "kubelet")
@@ -270,16 +274,21 @@ struct JournalSourceTests {
         #expect(runner.messages == ["new kubelet"])
     }
 
+    /// Writes `line 1` ... `line <lines>`, reads the first `count` from the head in batches of
+    /// `batchLimit` and stops: the records read and the cursor a daemon would have saved. All
+    /// lines are in the journal before reading starts, so the batches are full.
+    private func readPart(_ journald: IsolatedJournald, lines: Int, count: Int, batchLimit: Int) throws -> (SourceRunner, String) {
+        try journald.log(numbered(1...lines), identifier: "kubelet")
+        let runner = SourceRunner(options(journald, batchLimit: batchLimit), start: .head, stopAfter: count)
+        #expect(try runner.join())
+        #expect(runner.delivered.count == count)
+        return (runner, try #require(runner.lastCursor))
+    }
+
     @Test func resumesAfterItsCursorWithNothingLostOrRepeated() throws {
         let journald = try IsolatedJournald()
         defer { journald.stop() }
-        try journald.log(numbered(1...1000), identifier: "kubelet")
-        // All are in the journal before reading starts: full batches, and the first run ends at 400.
-        let first = SourceRunner(options(journald, batchLimit: 100), start: .head, stopAfter: 400)
-        #expect(try first.join())
-        let cursor = try #require(first.lastCursor)
-        #expect(first.delivered.count == 400)
-
+        let (first, cursor) = try readPart(journald, lines: 1000, count: 400, batchLimit: 100)
         let second = SourceRunner(options(journald, batchLimit: 100), start: .after(cursor: cursor))
         defer { try? second.stop() }
         #expect(second.wait { first.delivered.count + $0.count >= 1000 })
@@ -290,11 +299,8 @@ struct JournalSourceTests {
     @Test func vanishedCursorIsReportedOnceAndReadingGoesOnAfterIt() throws {
         let journald = try IsolatedJournald()
         defer { journald.stop() }
-        try journald.log(numbered(1...100), identifier: "kubelet")
         // The cursor of line 50, as a daemon would have saved it.
-        let early = SourceRunner(options(journald, batchLimit: 50), start: .head, stopAfter: 50)
-        #expect(try early.join())
-        let cursor = try #require(early.lastCursor)
+        let (early, cursor) = try readPart(journald, lines: 100, count: 50, batchLimit: 50)
         #expect(early.delivered.last?.message == "line 50")
         try journald.journalctl(["--rotate"])
         try journald.log(numbered(101...200), identifier: "kubelet")
@@ -371,18 +377,6 @@ struct JournalSourceTests {
         try runner.stop()
         #expect(Date().timeIntervalSince(began) < 0.5)
         #expect(runner.source.state == .stopped)
-    }
-
-    @Test func readsTheLocalJournalFromInsideTheNamespace() throws {
-        let journald = try IsolatedJournald()
-        defer { journald.stop() }
-        // directory nil: sd_journal_open(LOCAL_ONLY | SYSTEM), the daemon's own way.
-        let runner = SourceRunner(JournalSourceOptions(identifiers: ["kubelet"]), start: .now, inside: journald)
-        defer { try? runner.stop() }
-        #expect(runner.waitStarted())
-        try journald.log(["from the local journal"], identifier: "kubelet")
-        #expect(runner.wait { $0.count >= 1 })
-        #expect(runner.messages == ["from the local journal"])
     }
 
     @Test func noJournalFilesIsAReadErrorThenStopStillWorks() throws {
