@@ -71,8 +71,10 @@ let package = Package(
             name: "CaseMatcherTests",
             dependencies: ["CaseMatcher", "CaseCatalog", "LogSources", "Alerting", "TestSupport"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "CaseMatcher", "CaseCatalog", "TestSupport"]),
-        .testTarget(name: "LogSourcesTests", dependencies: ["LogSources", "TestSupport"]),
+        .testTarget(name: "LogSourcesTests", dependencies: ["LogSources", "CaseCatalog", "TestSupport"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "CaseCatalog", "TestSupport"]),
+        // `casewatch run` against a real systemd-journald of the tests' own.
+        .testTarget(name: "DaemonEndToEndTests", dependencies: ["casewatch", "LogSources", "TestSupport"]),
         // Runs the built `casewatch` binary as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["casewatch", "CaseCatalog", "TestSupport"]),
     ]

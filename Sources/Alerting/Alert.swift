@@ -149,3 +149,20 @@ public struct Alert: Sendable {
         }
     }
 }
+
+extension Alert {
+    /// Namespace / pod / container, node, unit (or syslog identifier) and host: where the
+    /// incident is, when the source says; nil when it says none of these.
+    public func place(in language: Language) -> String? {
+        func zh(_ s: String, _ en: String) -> String { language == .zh ? s : en }
+        let o = origin
+        var parts: [String] = []
+        if let ns = o.namespace { parts.append(zh("命名空间 \(ns)", "namespace \(ns)")) }
+        if let pod = o.pod { parts.append("pod \(pod)") }
+        if let c = o.container { parts.append(zh("容器 \(c)", "container \(c)")) }
+        if let node = o.node { parts.append(zh("节点 \(node)", "node \(node)")) }
+        if let unit = o.unit { parts.append("unit \(unit)") } else if let id = o.identifier { parts.append(id) }
+        if let host = o.host { parts.append(zh("主机 \(host)", "host \(host)")) }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
+}

@@ -188,9 +188,14 @@ public final class AlertBook {
             lastFired = lastFired.filter { $0.value >= horizon }
         }
 
+        // Without dedup every hit is its own alert, named by the evidence itself: its stream, its
+        // line number, its time and its text (journald gives a whole burst of stream lines one
+        // timestamp, and journal records have no line number). Not the source position: that is
+        // per batch, and batches are cut differently when a restarted daemon reads the same
+        // records again.
         var extra = ""
         if !options.dedup {
-            extra = "\(event.origin.streamKey)\n\(event.evidence.lineNumber)\n\(event.position)"
+            extra = "\(event.origin.streamKey)\n\(event.evidence.lineNumber)\n\(event.evidence.line)"
         }
         let alert = Alert(
             knownCase: event.knownCase, origin: event.origin, evidence: event.evidence, earlier: event.earlier,

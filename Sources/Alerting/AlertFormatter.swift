@@ -81,18 +81,7 @@ public struct AlertFormatter: Sendable {
         return out
     }
 
-    /// Namespace / pod / container, unit or host: where the incident is, when the source says.
-    private func place(_ alert: Alert) -> String? {
-        let o = alert.origin
-        var parts: [String] = []
-        if let ns = o.namespace { parts.append(zh("命名空间 \(ns)", "namespace \(ns)")) }
-        if let pod = o.pod { parts.append("pod \(pod)") }
-        if let c = o.container { parts.append(zh("容器 \(c)", "container \(c)")) }
-        if let node = o.node { parts.append(zh("节点 \(node)", "node \(node)")) }
-        if let unit = o.unit { parts.append("unit \(unit)") } else if let id = o.identifier { parts.append(id) }
-        if let host = o.host { parts.append(zh("主机 \(host)", "host \(host)")) }
-        return parts.isEmpty ? nil : parts.joined(separator: ", ")
-    }
+    private func place(_ alert: Alert) -> String? { alert.place(in: language) }
 
     /// One line for a reminder, a final count or a resolve.
     func update(_ alert: Alert) -> String {

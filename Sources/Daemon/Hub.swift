@@ -187,6 +187,14 @@ public final class Hub: @unchecked Sendable {
         }
     }
 
+    /// Records a source's position without a batch (where a first start began) and saves it now.
+    public func record(_ position: RecordPosition, of source: String) {
+        lock.withLock {
+            state.positions[source] = position
+            saveIfDue(force: true)
+        }
+    }
+
     /// Writes positions and alert book now.
     public func save() {
         lock.withLock { saveIfDue(force: true) }

@@ -125,6 +125,12 @@ public final class RecordBatch {
         line.withUTF8 { append(UnsafeRawBufferPointer($0), origin: origin, firstLine: firstLine, time: time, end: end) }
     }
 
+    /// Sets where the source resumes after segment `index` (a source that learns it only after
+    /// appending, as the journal source does for the last entry of a batch).
+    func setEnd(_ end: RecordPosition, ofSegment index: Int) {
+        segments[index].end = end
+    }
+
     /// Cleans every segment in place with `sanitize` (which returns the new length of the bytes
     /// it was given) and closes the gaps in one pass over the buffer.
     public func sanitize(_ sanitize: (UnsafeMutableRawBufferPointer) -> Int) {

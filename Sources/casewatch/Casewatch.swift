@@ -12,7 +12,7 @@ struct Casewatch: AsyncParsableCommand {
             2 on an error (unreadable input, a catalog that does not load) or a usage error.
             """,
         version: CasewatchVersion.string,
-        subcommands: [Scan.self, Cases.self, Validate.self, TestConfig.self])
+        subcommands: [Scan.self, Cases.self, Run.self, Validate.self, TestConfig.self, JournalCatalog.self, JournalRead.self])
 
     /// ArgumentParser's own `main`, except that a usage error (an unknown option, a value that
     /// does not validate) exits 2 as grep does, not 64 (`EX_USAGE`). Help and `--version` still

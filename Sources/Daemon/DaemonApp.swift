@@ -1,0 +1,186 @@
+import Alerting
+import CaseCatalog
+import CaseMatcher
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `casewatch run`: the configuration → the service graph → run until SIGTERM / SIGINT.
+/// Tests build the same graph with a test configuration.
+public final class DaemonApp: @unchecked Sendable {
+    /// What the command line and the environment add to the configuration file.
+    public struct Environment: Sendable {
+        public var configPath: String
+        public var catalog: CatalogSetup
+        /// $STATE_DIRECTORY (systemd's StateDirectory=) wins over the file's state_dir.
+        public var stateDirectory: String?
+        /// The output language when the configuration says `auto`.
+        public var localeLanguage: Language
+        /// Backoff of a failing source (tests make it short).
+        public var retryDelay: Double = 5
+
+        public init(configPath: String, catalog: CatalogSetup, stateDirectory: String?, localeLanguage: Language) {
+            self.configPath = configPath
+            self.catalog = catalog
+            self.stateDirectory = stateDirectory
+            self.localeLanguage = localeLanguage
+        }
+    }
+
+    public let environment: Environment
+    public let logger: Logger
+    public let hub: Hub
+    public let journal: JournalSourceService
+    private let sinkFactory: SinkFactory
+
+    /// Loads and checks everything; throws what `casewatch validate` would print.
+    public init(environment: Environment, logger: Logger) throws {
+        self.environment = environment
+        self.logger = logger
+        let config = try DaemonConfiguration.load(environment.configPath)
+        for w in config.warnings { logger.warning("\(w)") }
+        sinkFactory = SinkFactory(localeLanguage: environment.localeLanguage, foreground: !Notifier.isActive)
+        let generation = try Self.generation(config, environment, sinkFactory)
+        let store = try StateStore(directory: environment.stateDirectory ?? config.stateDirectory)
+        let state = try store.load()
+        hub = try Hub(generation: generation, store: store, state: state, logger: logger)
+        journal = JournalSourceService(settings: config.sources.journald, hub: hub, retryDelay: environment.retryDelay, logger: logger)
+        if case .journal(let cursor)? = state.positions[JournalSourceService.sourceName] {
+            try sinkFactory.prepareJournal(after: cursor, directory: config.sources.journald?.directory)
+        }
+    }
+
+    static func generation(_ config: DaemonConfiguration, _ environment: Environment, _ sinks: SinkFactory) throws -> Hub.Generation {
+        let catalog = try environment.catalog.catalog(for: config)
+        let compiled = try environment.catalog.compile(catalog)
+        return Hub.Generation(
+            compiled: compiled, options: CatalogSetup.pipelineOptions(config), sinks: try sinks.sinks(for: config),
+            routes: Self.routes(config), configuration: config)
+    }
+
+    static func routes(_ config: DaemonConfiguration) -> [String: Set<String>] {
+        var routes: [String: Set<String>] = [:]
+        for o in config.patterns.overrides { if let s = o.sinks { routes[o.caseID] = Set(s) } }
+        return routes
+    }
+
+    /// Runs until SIGTERM / SIGINT, then finishes the records read, hands their alerts over,
+    /// saves the positions and returns (within `shutdown_timeout`).
+    public func run() async throws {
+        let config = hub.configuration
+        let timer = TimerService(hub: hub, journal: journal, watchdog: Notifier.watchdogInterval, logger: logger)
+        // SIGHUP is trapped before READY=1: a reload asked for right after the start is a reload,
+        // not the end of the daemon (SIGHUP's default action).
+        let reload = ReloadService(app: self, signals: await UnixSignalsSequence(trapping: .sighup))
+        let lifecycle = LifecycleService(hub: hub)
+        var groupConfig = ServiceGroupConfiguration(
+            services: [
+                .init(service: journal), .init(service: timer), .init(service: reload), .init(service: lifecycle),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(config.shutdownTimeout * 1000))
+        let group = ServiceGroup(configuration: groupConfig)
+        logger.info("casewatch started", metadata: [
+            "config": "\(environment.configPath)", "patterns": "\(hub.patternCount)",
+            "sources": "\(config.sources.journald == nil ? "none" : "journald")",
+            "sinks": "\(config.sinks.names.joined(separator: ","))",
+        ])
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                // READY=1 once every source is started (positioned, or retrying and alerting).
+                await self.journal.awaitStarted()
+                Notifier.notify("READY=1\nSTATUS=started")
+            }
+            try await tasks.waitForAll()
+        }
+        hub.save()
+        logger.info("casewatch stopped", metadata: ["records": "\(hub.records)", "alerts": "\(hub.alerts)"])
+    }
+
+    /// SIGHUP: read the configuration and the patterns again; on any error keep what runs.
+    public func reload() {
+        Notifier.reloading()
+        defer { Notifier.notify("READY=1") }
+        let old = hub.configuration
+        let config: DaemonConfiguration
+        do {
+            config = try DaemonConfiguration.load(environment.configPath)
+        } catch {
+            logger.error("Failed to reload, keeping the running configuration", metadata: ["errors": "\(error)"])
+            return
+        }
+        do {
+            if Self.sameCatalog(old, config) && !patternsChangedOnDisk(config) {
+                hub.replaceSinks(try sinkFactory.sinks(for: config), routes: Self.routes(config), configuration: config)
+            } else {
+                try hub.reload(try Self.generation(config, environment, sinkFactory))
+            }
+        } catch {
+            logger.error("Failed to reload, keeping the running configuration", metadata: ["errors": "\(error)"])
+            return
+        }
+        if !Self.sameJournal(old.sources.journald, config.sources.journald) { journal.update(config.sources.journald) }
+        if config.stateDirectory != old.stateDirectory && environment.stateDirectory == nil {
+            logger.warning("state_dir changes take effect at the next start")
+        }
+        logger.info("Reloaded", metadata: ["patterns": "\(hub.patternCount)"])
+    }
+
+    /// Pattern files may change without the configuration: a reload always re-reads them, and
+    /// the catalog cache makes that cheap when nothing changed.
+    private func patternsChangedOnDisk(_ config: DaemonConfiguration) -> Bool { true }
+
+    static func sameCatalog(_ a: DaemonConfiguration, _ b: DaemonConfiguration) -> Bool {
+        a.patterns.builtin == b.patterns.builtin && a.patterns.dirs == b.patterns.dirs
+            && a.patterns.overrides.map(\.signature) == b.patterns.overrides.map(\.signature)
+            && a.dedup.enabled == b.dedup.enabled && a.dedup.window == b.dedup.window && a.dedup.remind == b.dedup.remind
+            && a.context.before == b.context.before
+    }
+
+    static func sameJournal(_ a: DaemonConfiguration.Journald?, _ b: DaemonConfiguration.Journald?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        return a.units == b.units && a.identifiers == b.identifiers && a.priority == b.priority
+            && a.since == b.since && a.directory == b.directory
+    }
+}
+
+extension DaemonConfiguration.Override {
+    /// Everything an override changes, to compare two configurations.
+    var signature: String {
+        "\(caseID)|\(enabled.map(String.init) ?? "-")|\(severity?.rawValue ?? "-")|\(dedupWindow.map { "\($0)" } ?? "-")|\(scope.map { "\($0)" } ?? "-")|\(sinks ?? [])"
+    }
+}
+
+/// SIGHUP → reload.
+final class ReloadService: Service, @unchecked Sendable {
+    private weak var app: DaemonApp?
+    private let signals: UnixSignalsSequence
+
+    init(app: DaemonApp, signals: UnixSignalsSequence) {
+        self.app = app
+        self.signals = signals
+    }
+
+    func run() async throws {
+        for await _ in signals.cancelOnGracefulShutdown() {
+            app?.reload()
+        }
+    }
+}
+
+/// Says STOPPING=1 when the shutdown begins, and stops sinks from holding it up forever.
+final class LifecycleService: Service, @unchecked Sendable {
+    private let hub: Hub
+
+    init(hub: Hub) {
+        self.hub = hub
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        Notifier.notify("STOPPING=1")
+        hub.beginStopping()
+    }
+}
