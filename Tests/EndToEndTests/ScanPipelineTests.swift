@@ -9,7 +9,7 @@ import Testing
         var e = ProcessInfo.processInfo.environment
         e["LANG"] = "en_US.UTF-8"
         e["LC_ALL"] = nil
-        e["XDG_CACHE_HOME"] = Paths.temporaryDirectory("casewatch-cache").path
+        e["XDG_CACHE_HOME"] = Paths.testCache
         return e
     }()
 
@@ -133,7 +133,7 @@ import Testing
     let env: [String: String] = {
         var e = ProcessInfo.processInfo.environment
         e["LANG"] = "en_US.UTF-8"
-        e["XDG_CACHE_HOME"] = Paths.temporaryDirectory("casewatch-cache").path
+        e["XDG_CACHE_HOME"] = Paths.testCache
         return e
     }()
 

@@ -42,6 +42,15 @@ public enum Paths {
             .map { base.appendingPathComponent($0).path }
     }
 
+    /// One cache directory for the end-to-end runs of this test process, inside the build
+    /// directory (ignored by git, removed with it): the tests share the compiled databases
+    /// instead of leaving a directory in /tmp per test.
+    public static let testCache: String = {
+        let dir = root.appendingPathComponent(".build/test-cache-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
     /// A fresh temporary directory, removed by the caller with `remove`.
     public static func temporaryDirectory(_ label: String = "casewatch-test") -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
