@@ -90,12 +90,6 @@ public enum CatalogDocument {
     }
 
     private static func scope(_ s: Scope) -> String {
-        var parts: [String] = []
-        if let sources = s.sources { parts.append("source: " + sources.map(\.rawValue).sorted().joined(separator: ", ")) }
-        if let g = s.namespace { parts.append("namespace: \(g)") }
-        if let g = s.pod { parts.append("pod: \(g)") }
-        if let g = s.container { parts.append("container: \(g)") }
-        if let g = s.unit { parts.append("unit: \(g)") }
-        return cell(parts.joined(separator: "; "))
+        cell(s.summary)
     }
 }

@@ -40,6 +40,17 @@ public struct Scope: Sendable, Hashable {
         sources == nil && namespace == nil && pod == nil && container == nil && unit == nil
     }
 
+    /// The constraints, as `source: file, stdin; pod: bk-repo-*` (empty when universal).
+    public var summary: String {
+        var parts: [String] = []
+        if let sources { parts.append("source: " + sources.map(\.rawValue).sorted().joined(separator: ", ")) }
+        if let namespace { parts.append("namespace: \(namespace)") }
+        if let pod { parts.append("pod: \(pod)") }
+        if let container { parts.append("container: \(container)") }
+        if let unit { parts.append("unit: \(unit)") }
+        return parts.joined(separator: "; ")
+    }
+
     /// Whether a record with these attributes is in scope.
     public func admits(_ origin: Origin) -> Bool {
         if let sources, !sources.contains(origin.kind) { return false }

@@ -104,13 +104,7 @@ public struct DryRun {
     }
 
     static func describe(_ scope: Scope) -> String {
-        var parts: [String] = []
-        if let s = scope.sources { parts.append("source " + s.map(\.rawValue).sorted().joined(separator: "|")) }
-        if let g = scope.namespace { parts.append("namespace \(g)") }
-        if let g = scope.pod { parts.append("pod \(g)") }
-        if let g = scope.container { parts.append("container \(g)") }
-        if let g = scope.unit { parts.append("unit \(g)") }
-        return parts.isEmpty ? "anywhere" : parts.joined(separator: ", ")
+        scope.isUniversal ? "anywhere" : scope.summary
     }
 
     static func describe(_ o: Origin) -> String {

@@ -5,13 +5,7 @@ import Testing
 /// `casewatch scan` and `casewatch cases` run as a user runs them.
 @Suite struct ScanCommandTests {
     let example = Paths.root.appendingPathComponent("docs/examples/bkce7-base-install.log").path
-    let env: [String: String] = {
-        var e = ProcessInfo.processInfo.environment
-        e["LANG"] = "en_US.UTF-8"
-        e["LC_ALL"] = nil
-        e["XDG_CACHE_HOME"] = Paths.testCache
-        return e
-    }()
+    let env = Paths.commandEnvironment
 
     func casewatch(_ args: [String], input: String? = nil, env extra: [String: String] = [:]) throws -> CommandResult {
         try runCommand(Paths.casewatch, args, input: input.map { Data($0.utf8) }, environment: env.merging(extra) { $1 })

@@ -5,13 +5,7 @@ import Testing
 /// `casewatch scan` through the record pipeline: origins from `kubectl logs --prefix` and
 /// `--origin`, scopes, dedup, context lines, placeholders, and errors that are never "no match".
 @Suite struct ScanPipelineTests {
-    let env: [String: String] = {
-        var e = ProcessInfo.processInfo.environment
-        e["LANG"] = "en_US.UTF-8"
-        e["LC_ALL"] = nil
-        e["XDG_CACHE_HOME"] = Paths.testCache
-        return e
-    }()
+    let env = Paths.commandEnvironment
 
     func casewatch(_ args: [String], input: String? = nil) throws -> CommandResult {
         try runCommand(Paths.casewatch, args, input: input.map { Data($0.utf8) }, environment: env)
@@ -130,12 +124,7 @@ import Testing
 
 /// A large saved file is matched on every core; the alerts are those of one core.
 @Suite struct ParallelScanTests {
-    let env: [String: String] = {
-        var e = ProcessInfo.processInfo.environment
-        e["LANG"] = "en_US.UTF-8"
-        e["XDG_CACHE_HOME"] = Paths.testCache
-        return e
-    }()
+    let env = Paths.commandEnvironment
 
     /// The fields that do not depend on when the file was read.
     func stable(_ stdout: String) throws -> [String] {

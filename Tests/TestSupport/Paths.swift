@@ -51,6 +51,15 @@ public enum Paths {
         return dir
     }()
 
+    /// The environment the end-to-end tests run `casewatch` in: English, the shared cache.
+    public static var commandEnvironment: [String: String] {
+        var e = ProcessInfo.processInfo.environment
+        e["LANG"] = "en_US.UTF-8"
+        e["LC_ALL"] = nil
+        e["XDG_CACHE_HOME"] = testCache
+        return e
+    }
+
     /// A fresh temporary directory, removed by the caller with `remove`.
     public static func temporaryDirectory(_ label: String = "casewatch-test") -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
