@@ -87,7 +87,8 @@ public struct AlertFormatter: Sendable {
     func update(_ alert: Alert) -> String {
         let c = alert.knownCase
         let head = paint("[\(c.severity.rawValue)] \(c.id)", severityCode(c.severity))
-        let span = "\(Timestamp.iso8601(alert.firstSeen)) – \(Timestamp.iso8601(alert.lastSeen))"
+        let first = Timestamp.iso8601(alert.firstSeen), last = Timestamp.iso8601(alert.lastSeen)
+        let span = first == last ? first : "\(first) – \(last)"
         let where_ = place(alert) ?? alert.origin.name
         switch alert.state {
         case .resolved:
