@@ -41,6 +41,12 @@ public final class Hub: @unchecked Sendable {
     private var lastSave = 0.0
     private let saveInterval: Double
     private let logger: Logger
+    /// Called (outside the lock) when a new alert opens, so the resolve timer can wake earlier.
+    public var onAlertOpened: (@Sendable () -> Void)? {
+        get { lock.withLock { openedHook } }
+        set { lock.withLock { openedHook = newValue } }
+    }
+    private var openedHook: (@Sendable () -> Void)?
     /// Set while shutting down: a sink that keeps failing no longer holds the source.
     private var stopping = false
 
@@ -96,6 +102,12 @@ public final class Hub: @unchecked Sendable {
             self.logger.error("Failed to match, the line may hold a case", metadata: ["error": "\(error)"])
         }) { out.append($0) }
         try write(out)
+        if out.contains(where: { $0.state == .firing && $0.sequence == 1 }), let hook = openedHook {
+            // Not under the lock: the hook only yields to a stream.
+            lock.unlock()
+            hook()
+            lock.lock()
+        }
         records += batch.segments.count
         batches += 1
         if let end = batch.segments.last?.end, end != .none { state.positions[source] = end }

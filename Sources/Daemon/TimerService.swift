@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// The daemon's one periodic wake-up, and only when there is a reason: WATCHDOG=1 pings while a
 /// watchdog is set (at half its interval) with a STATUS= line, and the alert book's resolve
-/// timer (it sleeps until the next open alert may resolve, not in a loop).
+/// timer (it sleeps until the next open alert may resolve, or until an alert opens; never in a
+/// loop while nothing is open).
 ///
 /// A ping says the daemon itself is alive: the pipeline is not stuck on a batch (a wedged sink
 /// or stage shows as a batch in flight for longer than the interval), and the journal thread
@@ -27,27 +28,40 @@ public final class TimerService: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
+        // A new alert may resolve earlier than the timer's next wake-up: the hub says so.
+        let (opened, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        hub.onAlertOpened = { continuation.yield() }
+        defer { hub.onAlertOpened = nil }
+        // The next ping is due half an interval after the last one, however often an opened
+        // alert wakes the loop in between.
+        var nextPing = Date().timeIntervalSince1970 + (watchdog ?? 0) / 2
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let now = Date().timeIntervalSince1970
             var wake = Double.infinity
-            if let watchdog { wake = now + watchdog / 2 }
+            if watchdog != nil { wake = nextPing }
             if let resolve = hub.nextResolve { wake = min(wake, max(resolve + 0.01, now + 0.01)) }
-            if wake == .infinity {
-                // Nothing to do until something fires: sleep long, a new alert wakes nothing
-                // (it is resolved by the records' own time, or by the next timer).
-                wake = now + 60
-            }
-            let delay = max(wake - Date().timeIntervalSince1970, 0.001)
+            // With nothing due (no watchdog, no open alert) it sleeps until an alert opens: no
+            // periodic wake-up while the daemon is quiet.
+            let delay = wake == .infinity ? nil : max(wake - Date().timeIntervalSince1970, 0.001)
             do {
                 try await cancelWhenGracefulShutdown {
-                    try await Task.sleep(for: .seconds(delay))
+                    await withTaskGroup(of: Void.self) { group in
+                        if let delay { group.addTask { try? await Task.sleep(for: .seconds(delay)) } }
+                        group.addTask { for await _ in opened { return } }
+                        await group.next()
+                        group.cancelAll()
+                    }
+                    try Task.checkCancellation()
                 }
             } catch {
                 return
             }
             let t = Date().timeIntervalSince1970
             hub.tick(now: t)
-            if let watchdog { ping(watchdog, at: t) }
+            if let watchdog, t >= nextPing - 0.005 {
+                ping(watchdog, at: t)
+                nextPing = t + watchdog / 2
+            }
         }
     }
 

@@ -179,6 +179,21 @@ import Testing
         h.kill()
     }
 
+    /// A quiet window resolves the alert on the wall clock, with no other record to move time:
+    /// the resolve timer wakes when the alert opens and sleeps until it is due.
+    @Test func anAlertResolvesWhenItsWindowPassesQuiet() throws {
+        let h = try DaemonHarness()
+        try h.configure("dedup: {window: 1s}\nsources:\n  journald: {identifiers: [kubelet]}\nsinks:\n  journald: {}\n")
+        try h.start()
+        try h.journald.log([Self.crashLoop, Self.crashLoop], identifier: "kubelet")
+        let alerts = try h.awaitAlerts(count: 1, timeout: 30) { $0["CASE_ID"] == "pod-crashloop-backoff" && $0["ALERT_STATE"] == "resolved" }
+        let states = alerts.filter { $0["CASE_ID"] == "pod-crashloop-backoff" }.map { "\($0["ALERT_STATE"] ?? "") \($0["ALERT_COUNT"] ?? "")" }
+        #expect(states == ["firing 1", "resolved 2"])
+        let ids = Set(alerts.filter { $0["CASE_ID"] == "pod-crashloop-backoff" }.compactMap { $0["ALERT_ID"] })
+        #expect(ids.count == 1, "the resolve carries the incident's alert id")
+        #expect(h.stop() == 0)
+    }
+
     @Test func aBadConfigurationExitsTwoNamingFileLineAndKey() throws {
         let h = try DaemonHarness()
         try h.configure("sources:\n  journald: {priority: loud}\n")
