@@ -65,3 +65,50 @@ uninstall:
 		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
 	fi
 	@echo "casewatch: kept $(CONFDIR) and the state in /var/lib/casewatch"
+
+# ---- deb: a Debian package from the same install tree ---------------------------------------
+# The packaged binary links the Swift runtime statically (--static-swift-stdlib, its own build
+# directory), so the package needs only Debian's libraries: see packaging/debian/control.in and
+# README "Packages". CASEWATCH_BIN=path packages a binary already built instead (it must be
+# linked the same way: scripts/deb-test.sh refuses a binary that needs /opt/swift).
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_DIR = .build/deb
+DEB_ROOT = $(DEB_DIR)/root
+STATIC_BIN = .build/static/release/casewatch
+DEB_BIN = $(if $(CASEWATCH_BIN),$(CASEWATCH_BIN),$(STATIC_BIN))
+DEB_FILE = $(DEB_DIR)/casewatch_$(VERSION)_$(DEB_ARCH).deb
+
+.PHONY: static-build
+
+# Always asked (an up-to-date build is a no-op): a package never carries a stale binary.
+# Linked with -z now and relro, and its C (the libyaml inside Yams) built with _FORTIFY_SOURCE:
+# Debian's hardening for a packaged binary.
+static-build:
+	swift build -c release --static-swift-stdlib --product casewatch --scratch-path .build/static \
+		-Xcc -D_FORTIFY_SOURCE=2 -Xlinker -z -Xlinker now -Xlinker -z -Xlinker relro
+
+deb: $(if $(CASEWATCH_BIN),,static-build)
+	rm -rf $(DEB_ROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr SYSCONFDIR=/etc \
+		CASEWATCH_BIN=$(abspath $(DEB_BIN))
+	strip --strip-unneeded --remove-section=.comment --remove-section=.note $(DEB_ROOT)/usr/bin/casewatch
+	install -m 0644 packaging/debian/copyright $(DEB_ROOT)/usr/share/doc/casewatch/copyright
+	sed -e 's|@VERSION@|$(VERSION)|' -e "s|@DATE@|$$(date -R -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)})|" \
+		packaging/debian/changelog.in | gzip -9n > $(DEB_ROOT)/usr/share/doc/casewatch/changelog.gz
+	chmod 0644 $(DEB_ROOT)/usr/share/doc/casewatch/changelog.gz
+	install -d $(DEB_ROOT)/usr/share/man/man1
+	sed -e 's|@VERSION@|$(VERSION)|' packaging/debian/casewatch.1 | gzip -9n > $(DEB_ROOT)/usr/share/man/man1/casewatch.1.gz
+	chmod 0644 $(DEB_ROOT)/usr/share/man/man1/casewatch.1.gz
+	install -d $(DEB_ROOT)/DEBIAN
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' \
+		-e "s|@SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|" \
+		packaging/debian/control.in > $(DEB_ROOT)/DEBIAN/control
+	install -m 0644 packaging/debian/conffiles $(DEB_ROOT)/DEBIAN/conffiles
+	install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm $(DEB_ROOT)/DEBIAN/
+	(cd $(DEB_ROOT) && find . \( -path ./DEBIAN -o -path ./etc \) -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) > $(DEB_ROOT)/DEBIAN/md5sums
+	chmod 0644 $(DEB_ROOT)/DEBIAN/md5sums
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $(DEB_FILE)
+	@echo "casewatch: built $(DEB_FILE)"
+
+clean-deb:
+	rm -rf $(DEB_DIR)

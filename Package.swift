@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries: one system-library target each, a module map over one shim header.
@@ -55,6 +57,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .executableTarget(
             name: "casewatch",
@@ -72,7 +76,7 @@ let package = Package(
             dependencies: ["CaseMatcher", "CaseCatalog", "LogSources", "Alerting", "TestSupport"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "CaseMatcher", "CaseCatalog", "TestSupport"]),
         .testTarget(name: "LogSourcesTests", dependencies: ["LogSources", "CaseCatalog", "TestSupport"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "CaseCatalog", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "CaseCatalog", "Alerting", "LogSources", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         // `casewatch run` against a real systemd-journald of the tests' own.
         .testTarget(name: "DaemonEndToEndTests", dependencies: ["casewatch", "LogSources", "TestSupport"]),
         // Runs the built `casewatch` binary as a user would.

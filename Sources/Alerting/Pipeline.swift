@@ -55,6 +55,8 @@ public final class Pipeline {
     public private(set) var correlator: Correlator
     public let book: AlertBook
     public private(set) var stats = Stats()
+    /// Told the case id of every symptom hit (before correlation), for the daemon's metrics.
+    public var onSymptomHit: ((_ caseID: String) -> Void)?
     private var contexts: [Origin: ContextRing] = [:]
     /// Per stream: the values it printed before (release, revision...), for placeholders.
     private var values: [Origin: [String: String]] = [:]
@@ -166,6 +168,7 @@ public final class Pipeline {
             }
         }
         stats.symptomHits += 1
+        onSymptomHit?(compiled.catalog.cases[p.caseIndex].id)
         if state.lastLine != (hit.segment, hit.line.lowerBound) {
             stats.matchedLines += 1
             state.lastLine = (hit.segment, hit.line.lowerBound)

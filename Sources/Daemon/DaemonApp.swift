@@ -32,6 +32,8 @@ public final class DaemonApp: @unchecked Sendable {
     public let logger: Logger
     public let hub: Hub
     public let journal: JournalSourceService
+    /// The metrics listener when `metrics.listen` is set (bound already).
+    public let metricsService: MetricsService?
     private let sinkFactory: SinkFactory
 
     /// Loads and checks everything; throws what `casewatch validate` would print.
@@ -44,7 +46,11 @@ public final class DaemonApp: @unchecked Sendable {
         let generation = try Self.generation(config, environment, sinkFactory)
         let store = try StateStore(directory: environment.stateDirectory ?? config.stateDirectory)
         let state = try store.load()
-        hub = try Hub(generation: generation, store: store, state: state, logger: logger)
+        let metrics = DaemonMetrics()
+        metrics.buildInfo(version: CasewatchVersion.string, hyperscan: vectorscanVersion, pcre2: pcre2Version)
+        metrics.declare(sources: [JournalSourceService.sourceName], kinds: [.journald, .casewatch], sinks: config.sinks.names)
+        hub = try Hub(generation: generation, store: store, state: state, metrics: metrics, logger: logger)
+        metricsService = try config.metrics.map { try MetricsService(listen: $0, metrics: metrics, logger: logger) }
         journal = JournalSourceService(settings: config.sources.journald, hub: hub, retryDelay: environment.retryDelay, logger: logger)
         if case .journal(let cursor)? = state.positions[JournalSourceService.sourceName] {
             try sinkFactory.prepareJournal(after: cursor, directory: config.sources.journald?.directory)
@@ -77,7 +83,7 @@ public final class DaemonApp: @unchecked Sendable {
         var groupConfig = ServiceGroupConfiguration(
             services: [
                 .init(service: journal), .init(service: timer), .init(service: reload), .init(service: lifecycle),
-            ],
+            ] + (metricsService.map { [.init(service: $0)] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(config.shutdownTimeout * 1000))
         let group = ServiceGroup(configuration: groupConfig)
@@ -85,6 +91,7 @@ public final class DaemonApp: @unchecked Sendable {
             "config": "\(environment.configPath)", "patterns": "\(hub.patternCount)",
             "sources": "\(config.sources.journald == nil ? "none" : "journald")",
             "sinks": "\(config.sinks.names.joined(separator: ","))",
+            "metrics": "\(config.metrics?.listen ?? "off")",
         ])
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -109,6 +116,7 @@ public final class DaemonApp: @unchecked Sendable {
             config = try DaemonConfiguration.load(environment.configPath)
         } catch {
             logger.error("Failed to reload, keeping the running configuration", metadata: ["errors": "\(error)"])
+            hub.metrics.reload(.failure)
             return
         }
         do {
@@ -119,7 +127,12 @@ public final class DaemonApp: @unchecked Sendable {
             }
         } catch {
             logger.error("Failed to reload, keeping the running configuration", metadata: ["errors": "\(error)"])
+            hub.metrics.reload(.failure)
             return
+        }
+        hub.metrics.reload(.success)
+        if config.metrics != old.metrics {
+            logger.warning("metrics changes take effect at the next start")
         }
         if !Self.sameJournal(old.sources.journald, config.sources.journald) { journal.update(config.sources.journald) }
         if config.stateDirectory != old.stateDirectory && environment.stateDirectory == nil {

@@ -236,7 +236,8 @@ final class ConfigReader {
                 }
             case "sources": readSources(v, into: &config.sources)
             case "sinks": readSinks(v, into: &config.sinks)
-            default: notYet(k, name)  // metrics, spool, redact
+            case "metrics": readMetrics(v, into: &config)
+            default: notYet(k, name)  // spool, redact
             }
         }
         for o in config.patterns.overrides {
@@ -358,6 +359,20 @@ final class ConfigReader {
             }
             s.journald = j
         }
+    }
+
+    func readMetrics(_ node: Node, into config: inout DaemonConfiguration) {
+        guard let entries = mapping(node, "metrics", allowed: ["listen"]) else { return }
+        guard let (_, _, value) = entries.first else {
+            fail(node, "metrics.listen", "required: host:port to serve the metrics on, such as 127.0.0.1:9469")
+            return
+        }
+        guard let raw = string(value, "metrics.listen") else { return }
+        guard let m = DaemonConfiguration.Metrics(listen: raw) else {
+            fail(value, "metrics.listen", "expected an IP address and a port 1-65535 such as 127.0.0.1:9469 or [::1]:9469, got '\(raw)'")
+            return
+        }
+        config.metrics = m
     }
 
     func readSinks(_ node: Node, into s: inout DaemonConfiguration.Sinks) {

@@ -1,5 +1,8 @@
 import CaseCatalog
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The configuration of casewatch (Config/casewatch.yaml), a public interface: the key names are
 /// fixed by the product's issues and documented in the default file, each with its type and
@@ -18,6 +21,8 @@ public struct DaemonConfiguration: Sendable {
     public var context = Context()
     public var sources = Sources()
     public var sinks = Sinks()
+    /// Prometheus metrics over HTTP; nil (the key absent): none served.
+    public var metrics: Metrics?
     /// Warnings to show (deprecated forms), with their file:line.
     public var warnings: [String] = []
     /// The file it was read from.
@@ -89,4 +94,45 @@ public struct DaemonConfiguration: Sendable {
     }
 
     public struct JournaldSink: Sendable {}
+
+    public struct Metrics: Sendable, Equatable {
+        /// An IP address literal: IPv4 (127.0.0.1) or IPv6 without brackets (::1).
+        public var host: String
+        public var port: Int
+        /// As written in the file: `127.0.0.1:9469`, `[::1]:9469`.
+        public var listen: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// `host:port` with an IP address literal (IPv6 in brackets) and a port 1-65535; nil when
+        /// it is not that. Names are refused: what a name resolves to may change under the daemon.
+        public init?(listen: String) {
+            let host: Substring
+            let port: Substring
+            if listen.hasPrefix("[") {
+                guard let close = listen.firstIndex(of: "]"), listen[listen.index(after: close)...].hasPrefix(":") else { return nil }
+                host = listen[listen.index(after: listen.startIndex)..<close]
+                port = listen[listen.index(close, offsetBy: 2)...]
+                guard host.contains(":") else { return nil }
+            } else {
+                guard let colon = listen.lastIndex(of: ":") else { return nil }
+                host = listen[..<colon]
+                port = listen[listen.index(after: colon)...]
+                guard !host.contains(":") else { return nil }
+            }
+            guard let p = Int(port), (1...65535).contains(p), port.allSatisfy(\.isASCII) else { return nil }
+            guard Self.isAddress(String(host)) else { return nil }
+            self.host = String(host)
+            self.port = p
+        }
+
+        static func isAddress(_ host: String) -> Bool {
+            var v4 = in_addr()
+            var v6 = in6_addr()
+            return inet_pton(AF_INET, host, &v4) == 1 || (host.contains(":") && inet_pton(AF_INET6, host, &v6) == 1)
+        }
+    }
 }

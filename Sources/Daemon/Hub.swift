@@ -47,6 +47,8 @@ public final class Hub: @unchecked Sendable {
         set { lock.withLock { openedHook = newValue } }
     }
     private var openedHook: (@Sendable () -> Void)?
+    /// What the hub counts for `metrics.listen` (counted whether served or not).
+    public let metrics: DaemonMetrics
     /// Set while shutting down: a sink that keeps failing no longer holds the source.
     private var stopping = false
 
@@ -58,13 +60,16 @@ public final class Hub: @unchecked Sendable {
     public private(set) var sinkFailures = 0
     public private(set) var matchErrors = 0
 
-    public init(generation: Generation, store: StateStore, state: StateStore.State, saveInterval: Double = 1, logger: Logger) throws {
+    public init(generation: Generation, store: StateStore, state: StateStore.State, saveInterval: Double = 1, metrics: DaemonMetrics = DaemonMetrics(), logger: Logger) throws {
         self.generation = generation
+        self.metrics = metrics
         self.store = store
         self.state = state
         self.saveInterval = saveInterval
         self.logger = logger
         pipeline = try Pipeline(compiled: generation.compiled, options: generation.options)
+        pipeline.onSymptomHit = { [metrics] in metrics.symptomHit(caseID: $0) }
+        metrics.patterns(generation.compiled.patterns.count)
         if let snapshot = state.book {
             let dropped = pipeline.book.restore(snapshot)
             if dropped > 0 { logger.notice("Dropped saved alerts of cases no longer in the catalog", metadata: ["count": "\(dropped)"]) }
@@ -99,6 +104,7 @@ public final class Hub: @unchecked Sendable {
         var out: [Alert] = []
         try pipeline.process(batch, failed: { error in
             self.matchErrors += 1
+            self.metrics.matchError()
             self.logger.error("Failed to match, the line may hold a case", metadata: ["error": "\(error)"])
         }) { out.append($0) }
         try write(out)
@@ -110,6 +116,9 @@ public final class Hub: @unchecked Sendable {
         }
         records += batch.segments.count
         batches += 1
+        if let kind = batch.segments.first?.origin.kind {
+            metrics.read(records: batch.segments.count, bytes: batch.count, kind: kind)
+        }
         if let end = batch.segments.last?.end, end != .none { state.positions[source] = end }
         saveIfDue(force: false)
     }
@@ -119,6 +128,7 @@ public final class Hub: @unchecked Sendable {
     private func write(_ notifications: [Alert]) throws {
         for alert in notifications {
             alerts += 1
+            metrics.alert(caseID: alert.caseID)
             let route = generation.routes[alert.caseID]
             for sink in generation.sinks where route?.contains(sink.name) ?? true {
                 var delay = 0.05
@@ -126,10 +136,12 @@ public final class Hub: @unchecked Sendable {
                 while true {
                     do {
                         try sink.write(alert)
+                        metrics.sinkWrite(sink: sink.name, outcome: .written)
                         if logged { logger.notice("Sink accepts alerts again", metadata: ["sink": "\(sink.name)"]) }
                         break
                     } catch {
                         sinkFailures += 1
+                        metrics.sinkWrite(sink: sink.name, outcome: .failed)
                         if !logged {
                             logger.error("Failed to write an alert, retrying", metadata: ["sink": "\(sink.name)", "error": "\(error)"])
                             logged = true
@@ -183,6 +195,8 @@ public final class Hub: @unchecked Sendable {
     /// (by case id), per-stream sequence state starts afresh.
     public func reload(_ next: Generation) throws {
         let fresh = try Pipeline(compiled: next.compiled, options: next.options)
+        fresh.onSymptomHit = { [metrics] in metrics.symptomHit(caseID: $0) }
+        metrics.patterns(next.compiled.patterns.count)
         lock.withLock {
             fresh.book.restore(pipeline.book.snapshot())
             pipeline = fresh

@@ -59,6 +59,7 @@ public final class JournalSourceService: Service, @unchecked Sendable {
                     // Only `deliver` ends a run with an error (the journal's own errors are
                     // retried inside): the hub is stopping, or a sink kept failing.
                     logger.error("Journal source stopped, restarting", metadata: ["source": "journald", "error": "\(error)"])
+                    hub.metrics.sourceRestart(source: Self.sourceName)
                     try? await Task.sleep(for: .seconds(retryDelay))
                 }
             }
@@ -137,6 +138,9 @@ public final class JournalSourceService: Service, @unchecked Sendable {
                             logger.warning("CASEWATCH_FAULT=stall-journald-source: the journal thread stops here")
                             while true { Thread.sleep(forTimeInterval: 3600) }
                         }
+                        if let time = batch.segments.last?.time {
+                            hub.metrics.lag(source: Self.sourceName, seconds: Date().timeIntervalSince1970 - time)
+                        }
                         try hub.deliver(batch, from: Self.sourceName)
                     }, report: { event in
                         JournalSourceService.handle(event, logger, hub)
@@ -161,6 +165,7 @@ public final class JournalSourceService: Service, @unchecked Sendable {
         switch event {
         case .readError(let error):
             logger.error("Failed to read the journal, retrying", metadata: ["source": "journald", "error": "\(error)"])
+            hub.metrics.sourceReadError(source: sourceName)
             hub.sourceFailing(sourceName, error: "\(error)")
         case .resumed:
             logger.notice("Reading the journal again", metadata: ["source": "journald"])
@@ -170,6 +175,7 @@ public final class JournalSourceService: Service, @unchecked Sendable {
         case .cursorInvalid(let cursor):
             logger.warning("The saved journal position is not a cursor, reading from now", metadata: ["cursor": "\(cursor)"])
         case .caughtUp:
+            hub.metrics.lag(source: sourceName, seconds: 0)
             hub.save()
         case .started(let cursor):
             // The first start: where "now" was is the position until the first batch is saved.
