@@ -115,6 +115,16 @@ import Testing
         let fix = try #require(alert["FIX"])
         #expect(explained.contains(String(fix.prefix(30))), "\(explained)")
 
+        // The units filter: a line of kubelet.service (identifier "echo") is read too.
+        try sd.sh("""
+            printf '[Service]\\nType=oneshot\\nExecStart=/bin/echo back-off 5m0s restarting failed container=gateway pod=bk-repo-gateway-3_blueking(8a1b)\\n' \
+                > /etc/systemd/system/kubelet.service
+            systemctl daemon-reload
+            systemctl start kubelet.service
+            """)
+        let fromUnit = try awaitAlert("CAPTURE_POD", "bk-repo-gateway-3")
+        #expect(fromUnit["CASE_ID"] == "pod-crashloop-backoff")
+
         // A broken configuration is refused by the reload; the old one keeps running.
         try sd.sh("cp /etc/casewatch/casewatch.yaml /etc/casewatch/good.yaml && echo 'no_such_key: 1' >> /etc/casewatch/casewatch.yaml")
         let badReload = try sd.run(["systemctl", "reload", "casewatch.service"])
