@@ -9,7 +9,7 @@ import TestSupport
 ///   the host has a hybrid v1 layout with nothing mounted for v2), then
 ///   `unshare --pid --cgroup --uts --fork --mount-proc --kill-child` makes that group the root of
 ///   systemd's cgroup namespace, where it mounts cgroup2 on /sys/fs/cgroup (systemd needs a
-///   writable hierarchy of its own; without one PID 1 refuses to boot).
+///   writable hierarchy, and the host's v1 ones, name=systemd included, are the host's own).
 /// - overlayfs on /usr/local, /etc and /var (upper and work directories in `scratch`): what
 ///   `make install`, systemd and journald write lands there; tmpfs on /run, /tmp and /var/tmp; a
 ///   private /dev (tmpfs with the usual nodes bound from the host, /dev/console a file in
