@@ -42,7 +42,7 @@ install: $(if $(CASEWATCH_BIN),,$(BUILT_BIN))
 		> $(DESTDIR)$(UNITDIR)/casewatch.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/casewatch.service
 	CASEWATCH_PATTERNS=$(DESTDIR)$(SHAREDIR)/patterns $(BIN) journal-catalog --no-cache \
-		--output $(DESTDIR)$(CATALOGDIR)/casewatch.catalog
+		--documentation file://$(DOCDIR)/CASES.md --output $(DESTDIR)$(CATALOGDIR)/casewatch.catalog
 	chmod 0644 $(DESTDIR)$(CATALOGDIR)/casewatch.catalog
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	@if [ -e $(DESTDIR)$(CONFDIR)/casewatch.yaml ] && ! cmp -s Config/casewatch.yaml $(DESTDIR)$(CONFDIR)/casewatch.yaml; then \
@@ -60,6 +60,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/casewatch $(DESTDIR)$(UNITDIR)/casewatch.service \
 		$(DESTDIR)$(CATALOGDIR)/casewatch.catalog $(DESTDIR)$(CONFDIR)/casewatch.yaml.default
 	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR)
+	rmdir $(DESTDIR)$(CONFDIR)/patterns.d $(DESTDIR)$(CONFDIR) 2>/dev/null || true
 	@if [ -z "$(DESTDIR)" ]; then \
 		journalctl --update-catalog; \
 		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \

@@ -79,7 +79,7 @@ public final class DaemonApp: @unchecked Sendable {
         // SIGHUP is trapped before READY=1: a reload asked for right after the start is a reload,
         // not the end of the daemon (SIGHUP's default action).
         let reload = ReloadService(app: self, signals: await UnixSignalsSequence(trapping: .sighup))
-        let lifecycle = LifecycleService(hub: hub)
+        let lifecycle = LifecycleService(hub: hub, timeout: config.shutdownTimeout, logger: logger)
         var groupConfig = ServiceGroupConfiguration(
             services: [
                 .init(service: journal), .init(service: timer), .init(service: reload), .init(service: lifecycle),
@@ -184,16 +184,32 @@ final class ReloadService: Service, @unchecked Sendable {
 }
 
 /// Says STOPPING=1 when the shutdown begins, and stops sinks from holding it up forever.
+/// Bounds the shutdown too: a thread stuck in a C call or a wedged stage cannot be cancelled,
+/// so once `shutdown_timeout` has passed the process exits on its own (status 1) rather than
+/// waiting for systemd's SIGKILL. Nothing is lost: positions are saved only after the sinks
+/// had the alerts, so what was in flight is read again at the next start, as after a crash.
 final class LifecycleService: Service, @unchecked Sendable {
     private let hub: Hub
+    private let timeout: Double
+    private let logger: Logger
 
-    init(hub: Hub) {
+    init(hub: Hub, timeout: Double, logger: Logger) {
         self.hub = hub
+        self.timeout = timeout
+        self.logger = logger
     }
 
     func run() async throws {
         try? await gracefulShutdown()
         Notifier.notify("STOPPING=1")
         hub.beginStopping()
+        let timeout = self.timeout, logger = self.logger
+        let deadline = Thread {
+            Thread.sleep(forTimeInterval: timeout + 1)
+            logger.error("Shutdown took longer than shutdown_timeout, exiting", metadata: ["shutdown_timeout": "\(timeout)s"])
+            exit(1)
+        }
+        deadline.name = "casewatch-shutdown-deadline"
+        deadline.start()
     }
 }

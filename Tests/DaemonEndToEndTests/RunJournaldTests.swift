@@ -202,3 +202,24 @@ import Testing
         #expect(d.stderr.contains("casewatch.yaml:3: sources.journald.priority: expected 0-7 or one of"), "\(d.stderr)")
     }
 }
+
+extension RunJournaldTests {
+    /// Regression: a daemon whose journal thread was wedged ignored SIGTERM until systemd's
+    /// SIGKILL; shutdown_timeout now bounds the stop whatever a thread is doing.
+    @Test func sigtermEndsAWedgedDaemonWithinTheShutdownTimeout() throws {
+        let h = try DaemonHarness()
+        try h.configure("shutdown_timeout: 1s\nsources:\n  journald: {identifiers: [wedge]}\nsinks:\n  journald: {}\n")
+        let d = try h.start(environment: ["CASEWATCH_FAULT": "stall-journald-source"])
+        try h.journald.log(["anything"], identifier: "wedge")
+        // The wedge is reached once the line is handed over: the daemon says so on stderr.
+        let deadline = Date().addingTimeInterval(30)
+        while !d.stderr.contains("the journal thread stops here") && Date() < deadline {
+            _ = h.notify.receive(timeout: 0.2)
+        }
+        #expect(d.stderr.contains("the journal thread stops here"))
+        let stopped = Date()
+        #expect(h.stop() == 1, "exits on its own, status 1")
+        #expect(Date().timeIntervalSince(stopped) < 15, "bounded by shutdown_timeout (1 s), not by an outside SIGKILL")
+        #expect(d.stderr.contains("Shutdown took longer than shutdown_timeout, exiting"))
+    }
+}
