@@ -4,6 +4,7 @@
 #   holder   the pid owning the namespace      journald  journald's pid
 #   dir      the journal directory, seen from outside (/proc/<holder>/root/run/log/journal/<machine-id>)
 #   inside CMD...   runs a command inside the namespace
+#   write_kubelet_entries N   writes N kubelet-like entries of ~127 bytes (systemd-cat -t kubelet)
 # and removes everything on exit.
 
 work=$(mktemp -d /tmp/casewatch-bench-journal.XXXXXX)
@@ -49,3 +50,13 @@ nsenter --target "$holder" --mount -- /lib/systemd/systemd-journald </dev/null >
 journald=$!
 until inside journalctl --sync 2>/dev/null; do sleep 0.1; done
 dir="/proc/$holder/root/run/log/journal/$(cat /etc/machine-id)"
+
+# N kubelet-like entries of ~127 bytes through one systemd-cat stream; returns once journald has
+# written them all.
+write_kubelet_entries() {
+    awk -v n="$1" 'BEGIN {
+        for (i = 1; i <= n; i++)
+            printf "I1130 04:%02d:%02d.%06d    2187 kubelet.go:2457] \"SyncLoop (probe)\" probe=\"readiness\" status=\"ready\" pod=\"blueking/bk-web-%06d\"\n", (i / 60000) % 60, (i / 1000) % 60, i % 1000000, i
+    }' | inside systemd-cat -t kubelet
+    inside journalctl --sync
+}

@@ -22,11 +22,7 @@ casewatch=.build/release/casewatch
 
 echo "writing $entries entries..." >&2
 start=$(date +%s.%N)
-awk -v n="$entries" 'BEGIN {
-    for (i = 1; i <= n; i++)
-        printf "I1130 04:%02d:%02d.%06d    2187 kubelet.go:2457] \"SyncLoop (probe)\" probe=\"readiness\" status=\"ready\" pod=\"blueking/bk-web-%06d\"\n", (i / 60000) % 60, (i / 1000) % 60, i % 1000000, i
-}' | inside systemd-cat -t kubelet
-inside journalctl --sync
+write_kubelet_entries "$entries"
 end=$(date +%s.%N)
 total=$(journalctl -D "$dir" -o cat | wc -l)
 size=$(du -sh "$dir" | cut -f1)
