@@ -41,12 +41,16 @@ public final class Hub: @unchecked Sendable {
     private var lastSave = 0.0
     private let saveInterval: Double
     private let logger: Logger
-    /// Called (outside the lock) when a new alert opens, so the resolve timer can wake earlier.
-    public var onAlertOpened: (@Sendable () -> Void)? {
-        get { lock.withLock { openedHook } }
-        set { lock.withLock { openedHook = newValue } }
+    /// Called (outside the lock) when the timer has something new to wait for: an alert opened
+    /// (it may resolve before the timer's next wake-up), or unsaved positions (saved at most
+    /// once per `saveInterval`, the end of a burst by the timer).
+    public var onWakeNeeded: (@Sendable () -> Void)? {
+        get { lock.withLock { wakeHook } }
+        set { lock.withLock { wakeHook = newValue } }
     }
-    private var openedHook: (@Sendable () -> Void)?
+    private var wakeHook: (@Sendable () -> Void)?
+    /// Positions or alerts changed since the last save.
+    private var dirty = false
     /// What the hub counts for `metrics.listen` (counted whether served or not).
     public let metrics: DaemonMetrics
     /// Set while shutting down: a sink that keeps failing no longer holds the source.
@@ -59,6 +63,8 @@ public final class Hub: @unchecked Sendable {
     public private(set) var batches = 0
     public private(set) var sinkFailures = 0
     public private(set) var matchErrors = 0
+    /// State files written (positions and alert book).
+    public private(set) var saves = 0
 
     public init(generation: Generation, store: StateStore, state: StateStore.State, saveInterval: Double = 1, metrics: DaemonMetrics = DaemonMetrics(), logger: Logger) throws {
         self.generation = generation
@@ -108,19 +114,31 @@ public final class Hub: @unchecked Sendable {
             self.logger.error("Failed to match, the line may hold a case", metadata: ["error": "\(error)"])
         }) { out.append($0) }
         try write(out)
-        if out.contains(where: { $0.state == .firing && $0.sequence == 1 }), let hook = openedHook {
-            // Not under the lock: the hook only yields to a stream.
-            lock.unlock()
-            hook()
-            lock.lock()
-        }
         records += batch.segments.count
         batches += 1
         if let kind = batch.segments.first?.origin.kind {
             metrics.read(records: batch.segments.count, bytes: batch.count, kind: kind)
         }
+        let wasDirty = dirty
         if let end = batch.segments.last?.end, end != .none { state.positions[source] = end }
+        dirty = true
         saveIfDue(force: false)
+        let opened = out.contains { $0.state == .firing && $0.sequence == 1 }
+        if opened || (dirty && !wasDirty), let hook = wakeHook {
+            // Not under the lock: the hook only yields to a stream.
+            lock.unlock()
+            hook()
+            lock.lock()
+        }
+    }
+
+    /// When unsaved positions are due to be saved (nil: nothing to save).
+    public var nextSave: Double? { lock.withLock { dirty ? lastSave + saveInterval : nil } }
+
+    /// Saves if something changed and the last save is `saveInterval` old: a burst of records is
+    /// saved once a second and at its end, not once per record.
+    public func saveIfDue() {
+        lock.withLock { if dirty { saveIfDue(force: false) } }
     }
 
     /// Hands notifications to the sinks their case is routed to, retrying a failing sink with
@@ -163,6 +181,7 @@ public final class Hub: @unchecked Sendable {
             var out: [Alert] = []
             pipeline.tick(now: now) { out.append($0) }
             try? write(out)
+            if !out.isEmpty { dirty = true }
         }
     }
 
@@ -238,6 +257,8 @@ public final class Hub: @unchecked Sendable {
         do {
             try store.save(state)
             lastSave = now
+            dirty = false
+            saves += 1
         } catch {
             logger.error("Failed to save the state, retrying with the next batch", metadata: ["directory": "\(store.directory)", "error": "\(error)"])
         }

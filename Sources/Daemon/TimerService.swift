@@ -30,8 +30,8 @@ public final class TimerService: Service, @unchecked Sendable {
     public func run() async throws {
         // A new alert may resolve earlier than the timer's next wake-up: the hub says so.
         let (opened, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        hub.onAlertOpened = { continuation.yield() }
-        defer { hub.onAlertOpened = nil }
+        hub.onWakeNeeded = { continuation.yield() }
+        defer { hub.onWakeNeeded = nil }
         // The next ping is due half an interval after the last one, however often an opened
         // alert wakes the loop in between.
         var nextPing = Date().timeIntervalSince1970 + (watchdog ?? 0) / 2
@@ -40,6 +40,7 @@ public final class TimerService: Service, @unchecked Sendable {
             var wake = Double.infinity
             if watchdog != nil { wake = nextPing }
             if let resolve = hub.nextResolve { wake = min(wake, max(resolve + 0.01, now + 0.01)) }
+            if let save = hub.nextSave { wake = min(wake, max(save, now + 0.01)) }
             // With nothing due (no watchdog, no open alert) it sleeps until an alert opens: no
             // periodic wake-up while the daemon is quiet.
             let delay = wake == .infinity ? nil : max(wake - Date().timeIntervalSince1970, 0.001)
@@ -58,6 +59,7 @@ public final class TimerService: Service, @unchecked Sendable {
             }
             let t = Date().timeIntervalSince1970
             hub.tick(now: t)
+            hub.saveIfDue()
             if let watchdog, t >= nextPing - 0.005 {
                 ping(watchdog, at: t)
                 nextPing = t + watchdog / 2
