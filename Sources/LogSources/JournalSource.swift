@@ -501,6 +501,13 @@ public final class JournalSource: @unchecked Sendable {
         }
         var usec: UInt64 = 0
         _ = sd_journal_get_realtime_usec(j, &usec)
+        var monotonic: UInt64 = 0
+        var boot = sd_id128_t()
+        let bootID: BootID? = sd_journal_get_monotonic_usec(j, &monotonic, &boot) >= 0
+            ? withUnsafeBytes(of: boot.bytes) { b in
+                BootID(high: b.loadUnaligned(fromByteOffset: 0, as: UInt64.self).bigEndian,
+                       low: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self).bigEndian)
+            } : nil
         var kept = message.count
         var truncatedAt: Int? = nil
         if kept > maxMessageBytes {
@@ -509,7 +516,8 @@ public final class JournalSource: @unchecked Sendable {
         }
         batch.append(
             UnsafeRawBufferPointer(start: message.base, count: kept), origin: origin(), firstLine: 0,
-            time: Double(usec) / 1_000_000, truncatedAt: truncatedAt, end: .none)
+            time: Double(usec) / 1_000_000, truncatedAt: truncatedAt, end: .none,
+            priority: Int8(priority), bootID: bootID)
     }
 
     @inline(__always)

@@ -13,6 +13,10 @@ public struct LogRecord: Sendable, Hashable {
     public var position: RecordPosition
     /// The line's number in its stream (0: not numbered).
     public var lineNumber: Int
+    /// The syslog priority, 0...7, or -1 when the source has none.
+    public var priority: Int8 = -1
+    /// The boot the record was written in (journal records).
+    public var bootID: BootID?
 
     public init(line: [UInt8], origin: Origin, time: Double, position: RecordPosition = .none, lineNumber: Int = 0) {
         self.line = line
@@ -31,7 +35,9 @@ extension RecordBatch {
     /// Appends one record as its own segment.
     public func append(_ record: LogRecord) {
         record.line.withUnsafeBytes {
-            append($0, origin: record.origin, firstLine: record.lineNumber, time: record.time, end: record.position)
+            append(
+                $0, origin: record.origin, firstLine: record.lineNumber, time: record.time, end: record.position,
+                priority: record.priority, bootID: record.bootID)
         }
     }
 
@@ -46,9 +52,12 @@ extension RecordBatch {
                 var end = start
                 while end < s.range.upperBound && b[end] != 0x0A { end += 1 }
                 let last = end + 1 >= s.range.upperBound
-                out.append(LogRecord(
+                var record = LogRecord(
                     line: Array(b[start..<end]), origin: s.origin, time: s.time, position: last ? s.end : .none,
-                    lineNumber: number))
+                    lineNumber: number)
+                record.priority = s.priority
+                record.bootID = s.bootID
+                out.append(record)
                 if number > 0 { number += 1 }
                 start = end + 1
             }

@@ -14,6 +14,26 @@ public enum RecordPosition: Sendable, Hashable, Codable {
     case stream(timestamp: String)
 }
 
+/// A systemd boot id (128 bits), kept as two words so a record carries it without allocating.
+public struct BootID: Sendable, Hashable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// 32 lowercase hex digits, as `_BOOT_ID` and `journalctl --list-boots` show it.
+    public var description: String {
+        func hex(_ v: UInt64) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }
+        return hex(high) + hex(low)
+    }
+}
+
 /// Many log records in one contiguous buffer, so the matcher scans them with one call however
 /// they arrived (a file chunk of thousands of lines, or journal entries one by one).
 ///
@@ -37,6 +57,10 @@ public final class RecordBatch {
         public var truncatedAt: Int?
         /// Where the source resumes after the segment's last line.
         public var end: RecordPosition
+        /// The syslog priority of the record, 0 (emerg) ... 7 (debug); -1 when the source has none.
+        public var priority: Int8 = -1
+        /// The boot the record was written in (journal records), else nil.
+        public var bootID: BootID?
 
         public init(range: Range<Int>, origin: Origin, firstLine: Int, time: Double, truncatedAt: Int? = nil, end: RecordPosition) {
             self.range = range
@@ -103,7 +127,7 @@ public final class RecordBatch {
     /// CR line ends are left to the matcher's sanitizer. An empty `lines` is one empty line.
     public func append(
         _ lines: UnsafeRawBufferPointer, origin: Origin, firstLine: Int, time: Double,
-        truncatedAt: Int? = nil, end: RecordPosition
+        truncatedAt: Int? = nil, end: RecordPosition, priority: Int8 = -1, bootID: BootID? = nil
     ) {
         let needsNewline = lines.isEmpty || lines[lines.count - 1] != 0x0A
         reserve(lines.count + 1)
@@ -116,7 +140,10 @@ public final class RecordBatch {
             storage[count] = 0x0A
             count += 1
         }
-        segments.append(Segment(range: start..<count, origin: origin, firstLine: firstLine, time: time, truncatedAt: truncatedAt, end: end))
+        var segment = Segment(range: start..<count, origin: origin, firstLine: firstLine, time: time, truncatedAt: truncatedAt, end: end)
+        segment.priority = priority
+        segment.bootID = bootID
+        segments.append(segment)
     }
 
     /// Appends one record given as a string.

@@ -12,6 +12,8 @@ struct DeliveredRecord: Sendable {
     var time: Double
     var end: RecordPosition
     var truncatedAt: Int?
+    var priority: Int8 = -1
+    var bootID: BootID?
 }
 
 /// Runs a `JournalSource` on a thread of its own, as the daemon does, and keeps what it delivers
@@ -69,7 +71,9 @@ final class SourceRunner: @unchecked Sendable {
         for segment in batch.segments {
             var text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[segment.range]), as: UTF8.self)
             if text.hasSuffix("\n") { text.removeLast() }
-            got.append(DeliveredRecord(message: text, origin: segment.origin, time: segment.time, end: segment.end, truncatedAt: segment.truncatedAt))
+            got.append(DeliveredRecord(
+                message: text, origin: segment.origin, time: segment.time, end: segment.end, truncatedAt: segment.truncatedAt,
+                priority: segment.priority, bootID: segment.bootID))
         }
         if deliverDelay > 0 { Thread.sleep(forTimeInterval: deliverDelay) }  // a slow pipeline, on purpose
         condition.lock()
@@ -221,6 +225,8 @@ struct JournalSourceTests {
             let usec = Double(entry["__REALTIME_TIMESTAMP"] as? String ?? "") ?? 0
             #expect(record.time == usec / 1_000_000)
             #expect(record.time >= before - 1 && record.time <= after + 1)
+            #expect(record.priority == Int8(entry["PRIORITY"] as? String ?? "") ?? -1, "the entry's PRIORITY")
+            #expect(record.bootID?.description == entry["_BOOT_ID"] as? String, "the entry's boot id")
         }
         // Positions are per batch: the last record carries the cursor of its entry.
         #expect(got.dropLast().allSatisfy { $0.end == .none })
