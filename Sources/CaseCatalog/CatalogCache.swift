@@ -80,6 +80,7 @@ public struct CatalogCache: Sendable {
         let temporary = final + ".tmp.\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(w.out)) else { return }
         if rename(temporary, final) != 0 { unlink(temporary) }
+        CachePruning.prune(directory, prefix: "catalog-", suffix: ".bin")
     }
 }
 

@@ -1,4 +1,5 @@
 import CVectorscan
+import CaseCatalog
 import Foundation
 
 /// Serialized pattern databases on disk, so a restart with an unchanged catalog skips the
@@ -83,5 +84,6 @@ struct DatabaseCache {
         let temporary = final + ".tmp.\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(out)) else { return }
         if rename(temporary, final) != 0 { unlink(temporary) }
+        CachePruning.prune(directory, prefix: "patterns-", suffix: ".hsdb")
     }
 }

@@ -50,3 +50,22 @@ import Testing
         return Array(file[..<countAt]) + u64(flags.count) + flags + Array(file[(countAt + 8 + count)...])
     }
 }
+
+/// Regression: every catalog change left its compiled database in the cache directory forever.
+@Suite struct CachePruningTests {
+    @Test func onlyTheNewestDatabasesStay() throws {
+        let dir = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let unrelated = dir.appendingPathComponent("notes.txt")
+        try "keep me".write(to: unrelated, atomically: true, encoding: .utf8)
+        for i in 0..<12 {
+            _ = try CompiledCatalog(catalog: catalog([("alpha\(i) \\d+", [])]), cacheDirectory: dir.path)
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(files.filter { $0.hasPrefix("patterns-") }.count == 8)
+        #expect(files.contains("notes.txt"), "only cache files are pruned")
+        // The newest one is still there and used.
+        let again = try CompiledCatalog(catalog: catalog([("alpha11 \\d+", [])]), cacheDirectory: dir.path)
+        #expect(again.loadedFromCache)
+    }
+}
