@@ -40,18 +40,8 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// A case of the operator's own, in patterns.d.
     func addCase(id: String, regex: String, example: String, file: String = "mine.yaml") throws {
-        try """
-            id: \(id)
-            title: {en: "Test case \(id)", zh: "测试案例 \(id)"}
-            severity: error
-            source: {seed: mine, heading: mine}
-            symptoms:
-              - id: hit
-                regex: '\(regex)'
-            diagnosis: {en: "The test line {n} was seen.", zh: "看到了测试行 {n}。"}
-            fix: {en: "Nothing to do.", zh: "无需处理。"}
-            examples: {match: ['\(example)']}
-            """.write(toFile: (patternsDir as NSString).appendingPathComponent(file), atomically: true, encoding: .utf8)
+        try operatorCaseYAML(id: id, symptomID: "hit", regex: regex, example: example)
+            .write(toFile: (patternsDir as NSString).appendingPathComponent(file), atomically: true, encoding: .utf8)
     }
 
     /// Starts `casewatch run` inside the namespace and waits for READY=1.

@@ -136,16 +136,7 @@ import Testing
         try sd.sh("mv /etc/casewatch/good.yaml /etc/casewatch/casewatch.yaml")
         try sd.sh("""
             cat > /etc/casewatch/patterns.d/mine.yaml <<'EOF'
-            id: operator-test-case
-            title: {en: "Operator test case", zh: "运维测试案例"}
-            severity: warning
-            source: {seed: mine, heading: mine}
-            symptoms:
-              - id: hit
-                regex: 'operator marker (?<n>[0-9]+)'
-            diagnosis: {en: "The marker {n} was seen.", zh: "看到了标记 {n}。"}
-            fix: {en: "Nothing to do.", zh: "无需处理。"}
-            examples: {match: ['operator marker 1']}
+            \(operatorCaseYAML(id: "operator-test-case", severity: "warning", symptomID: "hit", regex: "operator marker (?<n>[0-9]+)", example: "operator marker 1"))
             EOF
             """)
         try sd.sh("systemctl reload casewatch.service")

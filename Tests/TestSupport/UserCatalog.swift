@@ -1,15 +1,14 @@
 import Foundation
 
-/// Writes one operator case file (`id: my-case`) into a fresh directory; the caller removes it.
-/// `symptom` is the YAML of one symptom's keys after `id` and `regex` (a scope, flags).
-public func writeUserCatalog(
+/// One operator case as YAML: the same shape for every test that adds a case of its own.
+/// `symptomExtra` is YAML of the symptom's keys after `id` and `regex` (a scope, flags).
+public func operatorCaseYAML(
     id: String = "my-case", severity: String = "error", symptomID: String = "s", regex: String,
     symptomExtra: String = "", fixCommands: [String] = [], example: String = "oops"
-) throws -> URL {
-    let dir = Paths.temporaryDirectory()
+) -> String {
     let extra = symptomExtra.isEmpty ? "" : "\n    " + symptomExtra.replacingOccurrences(of: "\n", with: "\n    ")
     let commands = fixCommands.isEmpty ? "" : "\n  commands:\n" + fixCommands.map { "    - '\($0)'" }.joined(separator: "\n")
-    try """
+    return """
         id: \(id)
         title: {en: Mine, zh: 我的}
         severity: \(severity)
@@ -22,7 +21,20 @@ public func writeUserCatalog(
           en: Free space.
           zh: 清理空间。\(commands)
         examples: {match: ["\(example)"]}
-        """.write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+        """
+}
+
+/// Writes one operator case file (`operatorCaseYAML`) into a fresh directory; the caller
+/// removes it.
+public func writeUserCatalog(
+    id: String = "my-case", severity: String = "error", symptomID: String = "s", regex: String,
+    symptomExtra: String = "", fixCommands: [String] = [], example: String = "oops"
+) throws -> URL {
+    let dir = Paths.temporaryDirectory()
+    try operatorCaseYAML(
+        id: id, severity: severity, symptomID: symptomID, regex: regex, symptomExtra: symptomExtra,
+        fixCommands: fixCommands, example: example
+    ).write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
     return dir
 }
 
