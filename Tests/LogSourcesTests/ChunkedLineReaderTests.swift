@@ -22,8 +22,11 @@ private func readLines(
     return lines
 }
 
-@Suite struct ChunkedLineReaderTests {
+@Suite final class ChunkedLineReaderTests {
+    /// One directory per test (Swift Testing makes a suite instance per test), removed after it.
     let dir = Paths.temporaryDirectory()
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
 
     private func write(_ name: String, _ bytes: [UInt8]) throws -> String {
         let path = dir.appendingPathComponent(name).path
