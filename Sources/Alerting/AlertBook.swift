@@ -62,8 +62,14 @@ public final class AlertBook {
     }
     private var supersededBy: [[Int]]
     var indexOfID: [String: Int] = [:]
-    /// The earliest time an open alert may resolve.
+    /// The earliest time an open alert may resolve (a lower bound: `advance` makes it exact).
     var nextResolve = Double.infinity
+
+    /// When `advance` may next resolve something: nil with no alert open. A lower bound (a
+    /// repeat pushes an alert's due time later); advancing the clock to it makes it exact.
+    public var earliestResolve: Double? {
+        open.isEmpty || !nextResolve.isFinite ? nil : nextResolve
+    }
     /// The latest record time seen.
     public internal(set) var now = -Double.infinity
     /// Incidents resolved early because the book was full.

@@ -69,9 +69,6 @@ public final class Pipeline {
         book = AlertBook(catalog: compiled.catalog, options: options.book)
     }
 
-    /// Streams whose last lines are kept for context.
-    public var contextStreams: Int { contexts.count }
-
     /// Runs one batch through every stage. `emit` gets the notifications, `failed` the hits
     /// PCRE2 could not decide. The batch's bytes are sanitized in place.
     public func process(

@@ -38,13 +38,6 @@ public enum Placeholders {
         return out + rest
     }
 
-    /// The names of the placeholders in `text`, in order of appearance.
-    public static func names(in text: String) -> [String] {
-        var names: [String] = []
-        _ = fill(text, shell: false) { names.append($0); return nil }
-        return names
-    }
-
     /// `value` as one shell word: unchanged when it only holds characters no shell treats
     /// specially, otherwise in single quotes (a `'` inside becomes `'\''`).
     public static func quote(_ value: String) -> String {

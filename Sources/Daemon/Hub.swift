@@ -186,7 +186,7 @@ public final class Hub: @unchecked Sendable {
     }
 
     /// The earliest time an open alert may resolve, for the timer.
-    public var nextResolve: Double? { lock.withLock { pipeline.book.firing.map { $0.lastSeen + pipeline.book.window(for: $0.caseID) }.min() } }
+    public var nextResolve: Double? { lock.withLock { pipeline.book.earliestResolve } }
 
     /// A source cannot read: raises `casewatch-source-failing` naming it and the error (once per
     /// incident; repeats only count).

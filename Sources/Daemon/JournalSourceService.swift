@@ -22,8 +22,6 @@ public final class JournalSourceService: Service, @unchecked Sendable {
     private var wake: CheckedContinuation<Void, Never>?
     /// Bumped by the source thread on every turn, for the watchdog.
     public var progress: UInt64 { lock.withLock { current?.progress ?? 0 } }
-    /// Whether a source thread runs now.
-    public var isRunning: Bool { lock.withLock { current != nil } }
     /// Pause before the thread is started again after `deliver` failed, seconds.
     public var retryDelay: Double
 

@@ -95,13 +95,6 @@ public final class JournalReader {
         try SystemdError.check(sd_journal_previous(handle), "Failed to seek to the journal tail")
     }
 
-    /// Resumes after the entry of `cursor`.
-    /// The corresponding C function is `sd_journal_seek_cursor`.
-    public func seek(cursor: String) throws(SystemdError) {
-        try SystemdError.check(sd_journal_seek_cursor(handle, cursor), "Failed to seek to cursor")
-        try SystemdError.check(sd_journal_next(handle), "Failed to seek to cursor")
-    }
-
     /// Puts the read pointer so that `next()` returns the first entry after the entry of
     /// `cursor`, or, when that entry is gone, the oldest entry after where it was. Call it
     /// before `addMatch` (matches added afterwards keep the position).

@@ -33,12 +33,15 @@ private func event(_ catalog: Catalog, _ id: String, _ origin: Origin, at time: 
             out += book.record(event(catalog, "generic", pod("b-0"), at: 1000 + Double(i) * 0.06, line: i))
         }
         #expect(out.map { "\($0.origin.pod!) \($0.state) \($0.count)" } == ["a-0 firing 1", "b-0 firing 1"])
+        #expect(book.earliestResolve == 1600, "a lower bound: the first hit's window")
         #expect(book.advance(to: 1000 + 59 + 599).isEmpty, "not quiet for a whole window yet")
+        #expect(book.earliestResolve.map { $0 > 1000 + 59 } == true, "advancing makes it exact: the last hits' window")
         let resolved = book.advance(to: 1000 + 60 + 601)
         #expect(resolved.map { "\($0.origin.pod!) \($0.state) \($0.count)" }.sorted() == ["a-0 resolved 1000", "b-0 resolved 1000"])
         #expect(resolved.allSatisfy { r in out.contains { $0.alertID == r.alertID } }, "the resolve carries the incident's alert id")
         #expect(Set(resolved.map(\.eventID)).isDisjoint(with: out.map(\.eventID)))
         #expect(book.firing.isEmpty)
+        #expect(book.earliestResolve == nil, "nothing open, nothing to wake for")
     }
 
     @Test func remindersCarryTheCountSoFar() {
