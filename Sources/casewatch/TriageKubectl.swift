@@ -1,11 +1,11 @@
-import Dispatch
 import Foundation
+import LogSources
 
 /// Runs the operator's real `kubectl` (or `helm`) once, with the kubeconfig and context triage was
 /// given, a time limit and a cap on what it keeps of the output.
 ///
-/// A small runner of triage's own, kept apart so it can give way to the Kubernetes source's
-/// kubectl plumbing when both are merged: same binary, same flags, one process per call.
+/// The calls go through the Kubernetes source's `Kubectl` (LogSources): same binary, same global
+/// flags, the same byte cap and deadline; this adds what triage reports of a failed call.
 struct TriageKubectl: Sendable {
     /// The program (`--kubectl`, else `kubectl` on PATH).
     var executable: String
@@ -48,95 +48,38 @@ struct TriageKubectl: Sendable {
         return digits.allSatisfy { b[$0] >= 0x30 && b[$0] <= 0x39 } && b[5] == 0x20 && b[8] == UInt8(ascii: ":")
     }
 
-    /// The global flags every call gets.
-    var globalArguments: [String] {
-        var a: [String] = []
-        if let kubeconfig { a += ["--kubeconfig", kubeconfig] }
-        if let context { a += ["--context", context] }
-        if let cacheDir { a += ["--cache-dir", cacheDir] }
-        a += ["--request-timeout", "\(max(1, Int(requestTimeout.rounded(.up))))s"]
-        return a
-    }
-
-    /// `kubectl ARGS`.
+    /// `kubectl ARGS`, through the Kubernetes source's runner (LogSources `Kubectl`).
     func run(_ arguments: [String], timeout: Double, cap: Int) async -> Result {
-        await Self.run(executable, globalArguments + arguments, timeout: timeout, cap: cap)
-    }
-
-    /// Runs `executable` with `arguments` on a thread of its own (the calls block), killing it at
-    /// `timeout` seconds; keeps at most `cap` bytes of standard output, 64 KiB of standard error.
-    static func run(
-        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Double, cap: Int
-    ) async -> Result {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Result, Never>) in
-            Thread.detachNewThread {
-                continuation.resume(returning: runBlocking(executable, arguments, environment: environment, timeout: timeout, cap: cap))
-            }
-        }
-    }
-
-    private final class Box: @unchecked Sendable {
-        var data = Data()
-        var truncated = false
-        var timedOut = false
-    }
-
-    private static func runBlocking(
-        _ executable: String, _ arguments: [String], environment: [String: String]?, timeout: Double, cap: Int
-    ) -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let k = Kubectl(executable: executable, kubeconfig: kubeconfig, context: context, cacheDirectory: cacheDir, requestTimeout: requestTimeout)
         do {
-            try process.run()
+            let o = try await k.run(arguments, byteLimit: cap, timeout: timeout)
+            return Result(status: o.status, stdout: Data(o.stdout), stderr: o.stderrText, timedOut: o.timedOut, truncated: o.truncated)
         } catch {
-            return Result(status: 127, stdout: Data(), stderr: "Failed to run \(executable): \(error.localizedDescription)", timedOut: false, truncated: false)
+            return Result(status: 127, stdout: Data(), stderr: "Failed to run \(executable): \(error)", timedOut: false, truncated: false)
         }
-        let pid = process.processIdentifier
-        let outBox = Box(), errBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        Thread.detachNewThread {
-            drain(err.fileHandleForReading, into: errBox, cap: 64 * 1024)
-            group.leave()
-        }
-        // The time limit: SIGTERM, then SIGKILL a second later if it is still there.
-        let killer = DispatchWorkItem {
-            guard process.isRunning else { return }
-            errBox.timedOut = true
-            kill(pid, SIGTERM)
-            DispatchQueue.global().asyncAfter(deadline: .now() + 1) { if process.isRunning { kill(pid, SIGKILL) } }
-        }
-        DispatchQueue.global().asyncAfter(deadline: .now() + max(timeout, 0.1), execute: killer)
-        drain(out.fileHandleForReading, into: outBox, cap: cap)
-        group.wait()
-        process.waitUntilExit()
-        killer.cancel()
-        return Result(
-            status: process.terminationStatus, stdout: outBox.data, stderr: String(decoding: errBox.data, as: UTF8.self),
-            timedOut: errBox.timedOut, truncated: outBox.truncated)
     }
 
-    /// Reads to the end, keeping the first `cap` bytes (the rest is read and dropped, so the
-    /// program never blocks on a full pipe).
-    private static func drain(_ handle: FileHandle, into box: Box, cap: Int) {
-        while true {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            let room = cap - box.data.count
-            if room >= chunk.count {
-                box.data.append(chunk)
-            } else {
-                if room > 0 { box.data.append(chunk.prefix(room)) }
-                box.truncated = true
-            }
+    /// Another program (helm) with `arguments` as they are: no kubectl flags added.
+    static func run(_ executable: String, _ arguments: [String], timeout: Double, cap: Int) async -> Result {
+        final class Collected: @unchecked Sendable {
+            var bytes: [UInt8] = []
+            var truncated = false
         }
-        try? handle.close()
+        let collected = Collected()
+        do {
+            let o = try await Kubectl(executable: executable).stream(arguments, requestTimeout: nil, timeout: timeout) { chunk in
+                let room = cap - collected.bytes.count
+                if chunk.count > room {
+                    collected.truncated = true
+                    if room > 0 { collected.bytes.append(contentsOf: chunk.prefix(room)) }
+                } else {
+                    collected.bytes.append(contentsOf: chunk)
+                }
+            }
+            return Result(status: o.status, stdout: Data(collected.bytes), stderr: o.stderrText, timedOut: o.timedOut, truncated: collected.truncated)
+        } catch {
+            return Result(status: 127, stdout: Data(), stderr: "Failed to run \(executable): \(error)", timedOut: false, truncated: false)
+        }
     }
 
     /// Where `name` is on PATH, or nil.

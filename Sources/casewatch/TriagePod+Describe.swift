@@ -16,7 +16,8 @@ extension TriagePod {
         }
         field(0, "Name", name)
         field(0, "Namespace", namespace)
-        field(0, "Node", [spec?.nodeName, status?.hostIP].compactMap { $0 }.joined(separator: "/"))
+        let node = [spec?.nodeName, status?.hostIP].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "/")
+        field(0, "Node", node.isEmpty ? "<none>" : node)
         field(0, "Start Time", status?.startTime)
         field(0, "Status", metadata.deletionTimestamp != nil ? "Terminating" : status?.phase)
         field(0, "Reason", status?.reason)

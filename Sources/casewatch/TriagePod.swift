@@ -96,7 +96,11 @@ struct TriagePod: Decodable, Sendable {
     /// pods that are Ready.
     var isUnhealthy: Bool {
         if status?.phase == "Succeeded" { return false }
-        return status?.conditions?.first { $0.type == "Ready" }?.status != "True"
+        if let ready = status?.conditions?.first(where: { $0.type == "Ready" }) { return ready.status != "True" }
+        // No Ready condition (a status written by something other than the kubelet): running
+        // with every container ready is healthy.
+        let statuses = status?.containerStatuses ?? []
+        return !(status?.phase == "Running" && !statuses.isEmpty && statuses.allSatisfy { $0.ready == true })
     }
 
     /// The claims of its PersistentVolumeClaim volumes, in the order of the spec.

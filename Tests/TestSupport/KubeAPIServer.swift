@@ -95,6 +95,8 @@ public final class KubeAPIServer: @unchecked Sendable {
     private var events: [String: [String: Any]] = [:]  // "ns/name" → object
     private var forbidden: Set<String> = []
     private var unreachableNodes: Set<String> = []
+    /// Per pod ("ns/name"): fields of `metadata`, `spec`, `status` replaced as served (triage tests).
+    private var podOverlays: [String: [String: [String: Any]]] = [:]
     private var lastLogNanos: Int64 = 0
     private var requestLog: [String] = []
     /// Requests served (path and query), oldest first.
@@ -318,6 +320,13 @@ public final class KubeAPIServer: @unchecked Sendable {
         }
     }
 
+    /// Replaces fields of a pod's `metadata`, `spec` or `status` as it is served, for what the
+    /// other controls do not set: conditions, volumes, a pod the scheduler has not placed (no
+    /// container statuses), a phase such as Succeeded. (Added for the `casewatch triage` tests.)
+    public func overlayPod(namespace: String = "default", name: String, _ sections: [String: [String: Any]]) {
+        cond.withLock { podOverlays["\(namespace)/\(name)"] = sections }
+    }
+
     /// Writes a kubeconfig for this server (one cluster, one user, one context) to `path`.
     public func writeKubeconfig(to path: String, context: String = "casewatch-test", namespace: String = "default") throws {
         let yaml = """
@@ -425,14 +434,16 @@ public final class KubeAPIServer: @unchecked Sendable {
             "hostIP": "10.0.0.1", "podIP": "10.244.0.10",
         ]
         if !inits.isEmpty { st["initContainerStatuses"] = inits.map(status) }
-        return [
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": [
-                "name": pod.name, "namespace": pod.namespace, "uid": pod.uid, "resourceVersion": "\(pod.resourceVersion)",
-                "creationTimestamp": Self.rfc3339(pod.created), "labels": pod.labels,
-            ] as [String: Any],
-            "spec": spec, "status": st,
+        var metadata: [String: Any] = [
+            "name": pod.name, "namespace": pod.namespace, "uid": pod.uid, "resourceVersion": "\(pod.resourceVersion)",
+            "creationTimestamp": Self.rfc3339(pod.created), "labels": pod.labels,
         ]
+        if let o = podOverlays["\(pod.namespace)/\(pod.name)"] {
+            metadata.merge(o["metadata"] ?? [:]) { $1 }
+            spec.merge(o["spec"] ?? [:]) { $1 }
+            st.merge(o["status"] ?? [:]) { $1 }
+        }
+        return ["apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec, "status": st]
     }
 
     // MARK: - Sockets
