@@ -114,7 +114,10 @@ struct TriageCollector: Sendable {
         var events: [TriageEvent] = []
         var releases: [HelmRelease] = []
         var helmError: String?
+        // What kubectl and helm said when a list failed: scanned too (a file of plain lines).
+        var errorLines: [String] = []
         for ((kind, ns, _), r) in zip(first, results) {
+            if !r.ok && !r.timedOut { errorLines += r.stderr.split(separator: "\n").map(String.init).filter { !TriageKubectl.isKlog($0) } }
             switch kind {
             case "pods":
                 note(r, into: &snap)
@@ -187,6 +190,8 @@ struct TriageCollector: Sendable {
             let table = Self.columns(list.map { [$0.name, $0.namespace, $0.revision ?? "", $0.updated ?? "", $0.status, $0.chart ?? "", $0.app_version ?? ""] })
             snap.files.append(File(name: "helm.log", lines: zip(list, table).map { "[pod/\($0.namespace)//] \($1)" }))
         }
+
+        if !errorLines.isEmpty { snap.files.append(File(name: "errors.log", lines: errorLines)) }
 
         // 2. Logs.
         struct LogCall {
