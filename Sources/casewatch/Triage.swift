@@ -116,7 +116,7 @@ struct Triage: AsyncParsableCommand {
         let (configuration, cat) = try loadOrExit(catalog)
         let compiled = try compileOrExit(catalog, cat)
         let language = languageOption.language(configuration)
-        guard let program = kubectl.map({ $0 }) ?? TriageKubectl.which("kubectl"),
+        guard let program = kubectl ?? TriageKubectl.which("kubectl"),
             FileManager.default.isExecutableFile(atPath: program)
         else {
             FileHandle.standardError.write(Data("casewatch: Failed to find kubectl: \(kubectl ?? "kubectl") is not an executable program (--kubectl PATH)\n".utf8))

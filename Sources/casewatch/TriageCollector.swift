@@ -309,7 +309,7 @@ struct TriageCollector: Sendable {
     private func note(_ r: TriageKubectl.Result, into snap: inout Snapshot) {
         if r.ok || r.stderr.contains("Error from server") {
             snap.reachable = true
-        } else if snap.unreachableMessage == nil, !r.timedOut || r.status != -1 {
+        } else if snap.unreachableMessage == nil, !Self.notRun(r) {
             snap.unreachableMessage = r.message
         }
     }
@@ -328,8 +328,11 @@ struct TriageCollector: Sendable {
     }
 
     private func problem(_ r: TriageKubectl.Result, what: String, ns: String?) -> Problem {
-        Problem(what: what, namespace: ns, reason: Self.classify(r), message: r.timedOut && r.status == -1 ? "the time limit had passed before it could run" : r.message)
+        Problem(what: what, namespace: ns, reason: Self.classify(r), message: Self.notRun(r) ? "the time limit had passed before it could run" : r.message)
     }
+
+    /// A call that was not started: the global time limit had passed.
+    static func notRun(_ r: TriageKubectl.Result) -> Bool { r.timedOut && r.status == -1 }
 
     static func classify(_ r: TriageKubectl.Result) -> Problem.Reason {
         if r.timedOut { return .timeout }

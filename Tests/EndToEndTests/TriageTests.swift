@@ -282,6 +282,30 @@ import Testing
         #expect(commands.contains { $0.hasPrefix("curl -k https://10.0.0.") && $0.hasSuffix(":10250/healthz") }, "\(commands)")
     }
 
+    /// A log call that hangs is stopped at --call-timeout, reported, and the rest still is. The
+    /// loopback server cannot hold a request, so a wrapper stands in for kubectl where a log is
+    /// asked for (it hangs, as kubectl does behind a kubelet that does not answer); every other
+    /// call runs the real kubectl.
+    @Test func hangingCallsAreCutAndTheRestIsReported() throws {
+        let cluster = try Self.threeCaseCluster()
+        let wrapper = cluster.dir.appendingPathComponent("kubectl-hanging-logs").path
+        try """
+            #!/bin/sh
+            for a in "$@"; do [ "$a" = logs ] && exec sleep 120; done
+            exec '\(try Self.kubectl())' "$@"
+
+            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let r = try cluster.triage(["--format", "json", "--call-timeout", "5", "--timeout", "200", "--concurrency", "4"], kubectl: wrapper)
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try json(r)
+        let ids = Set(((o["cases"] as? [[String: Any]]) ?? []).compactMap { $0["case_id"] as? String })
+        #expect(ids == ["pod-unbound-immediate-pvc", "pod-crashloop-backoff"], "what the lists and events show: \(ids)")
+        let problems = try #require(o["could_not_read"] as? [[String: Any]])
+        #expect(problems.count == 4, "\(problems)")
+        #expect(problems.allSatisfy { $0["reason"] as? String == "timeout" && $0["message"] as? String == "no answer within the time limit" })
+    }
+
     @Test func anUnreachableClusterExitsTwo() throws {
         let cluster = try Cluster()
         cluster.api.stop()  // the port is closed now: nothing answers there
