@@ -10,26 +10,13 @@ struct Triage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "After a failed install: read the pods that are not ready, their logs and events, and name the cases.",
         discussion: """
-            One round of what the knowledge base asks after "timed out waiting for the condition",
-            through the real kubectl with your kubeconfig: the pods that are neither Ready nor
-            Completed (`kubectl get pods`), for each a describe with its events, the current log and
-            the previous log of each container that ran (--since, --limit-bytes), the namespaces'
-            Warning events, and the helm releases that failed or are pending (`helm list -A --failed
-            --pending`, when helm is on PATH). All of it goes through the same matching as `scan`,
-            with the pod and container of each line, and the report names the cases found, most
-            severe first, with the pods they concern and the fix; then what was read, and what could
-            not be read and why.
+            One round of what the knowledge base asks after "timed out waiting for the condition", through the real kubectl with your kubeconfig: the pods that are neither Ready nor Completed (`kubectl get pods`), for each a describe with its events, the current log and the previous log of each container that ran (--since, --limit-bytes), the namespaces' Warning events, and the helm releases that failed or are pending (`helm list -A --failed --pending`, when helm is on PATH). All of it goes through the same matching as `scan`, with the pod and container of each line, and the report names the cases found, most severe first, with the pods they concern and the fix; then what was read, and what could not be read and why.
 
-            Bounds: at most --concurrency kubectl processes at a time, each stopped after
-            --call-timeout seconds, the whole round after --timeout seconds; whatever could be read
-            is still reported.
+            Bounds: at most --concurrency kubectl processes at a time, each stopped after --call-timeout seconds, the whole round after --timeout seconds; whatever could be read is still reported.
 
-            --output-dir keeps everything read, one file per pod and kind in the `kubectl logs
-            --prefix` form with the namespace added ([pod/NAMESPACE/NAME/CONTAINER] line), so
-            `casewatch scan DIR/*` finds the same cases again.
+            --output-dir keeps everything read, one file per pod and kind in the `kubectl logs --prefix` form with the namespace added ([pod/NAMESPACE/NAME/CONTAINER] line), so `casewatch scan DIR/*` finds the same cases again.
 
-            Exit status as `scan`: 0 when a case was found, 1 when none was, 2 when the cluster could
-            not be reached at all (or on a usage error).
+            Exit status as `scan`: 0 when a case was found, 1 when none was, 2 when the cluster could not be reached at all (or on a usage error).
             """)
 
     @OptionGroup var catalog: CatalogOptions
