@@ -89,6 +89,12 @@ public final class DaemonApp: @unchecked Sendable {
     public func run() async throws {
         let config = hub.configuration
         let timer = TimerService(hub: hub, journal: journal, watchdog: Notifier.watchdogInterval, logger: logger)
+        if let kubernetes {
+            timer.statusExtra = {
+                let (active, waiting) = kubernetes.streamCounts
+                return "kubernetes \(active) streams following, \(waiting) waiting"
+            }
+        }
         // SIGHUP is trapped before READY=1: a reload asked for right after the start is a reload,
         // not the end of the daemon (SIGHUP's default action).
         let reload = ReloadService(app: self, signals: await UnixSignalsSequence(trapping: .sighup))
