@@ -1,4 +1,5 @@
 import Foundation
+import LogSources
 
 /// One snapshot of a cluster for `casewatch triage`: the pods that are neither Ready nor
 /// Completed with their `kubectl get pods` rows, a describe-like text and the logs of each, the
@@ -46,6 +47,14 @@ struct TriageCollector: Sendable {
             case timeout
             /// The API server could not be reached.
             case unreachable
+            /// The credentials were refused (401).
+            case unauthorized
+            /// TLS: an unknown authority or a bad certificate.
+            case certificate
+            /// The container has no log (yet, or any more): waiting to start, previous run gone.
+            case notReady = "not_ready"
+            /// The pod is gone.
+            case notFound = "not_found"
             /// Anything else kubectl or helm reported.
             case error
         }
@@ -334,14 +343,15 @@ struct TriageCollector: Sendable {
     /// A call that was not started: the global time limit had passed.
     static func notRun(_ r: TriageKubectl.Result) -> Bool { r.timedOut && r.status == -1 }
 
+    /// Why a call failed, read from kubectl's message by the Kubernetes source's `KubectlFailure`
+    /// (the most telling cause when it prints several lines).
     static func classify(_ r: TriageKubectl.Result) -> Problem.Reason {
         if r.timedOut { return .timeout }
-        let e = r.stderr
-        if e.contains("(Forbidden)") { return .forbidden }
-        if e.contains(":10250") && (e.contains("dial tcp") || e.contains("dialing backend")) { return .kubeletUnreachable }
-        if !e.contains("Error from server") && (e.contains("Unable to connect to the server") || e.contains("The connection to the server")) {
-            return .unreachable
-        }
-        return .error
+        let kinds = Set(KubectlFailure.parse(r.stderr).map(\.kind))
+        let order: [(KubectlFailure.Kind, Problem.Reason)] = [
+            (.kubelet, .kubeletUnreachable), (.forbidden, .forbidden), (.unauthorized, .unauthorized),
+            (.certificate, .certificate), (.notReady, .notReady), (.notFound, .notFound), (.apiServer, .unreachable),
+        ]
+        return order.first { kinds.contains($0.0) }?.1 ?? .error
     }
 }

@@ -187,6 +187,10 @@ struct TriageReport {
         case .kubeletUnreachable: zh ? "无法连接节点 kubelet（10250 端口）" : "the node's kubelet (port 10250) cannot be reached"
         case .timeout: zh ? "超时" : "timed out"
         case .unreachable: zh ? "无法连接 API server" : "the API server cannot be reached"
+        case .unauthorized: zh ? "认证失败" : "the credentials were refused"
+        case .certificate: zh ? "证书错误" : "certificate error"
+        case .notReady: zh ? "容器尚无日志" : "the container has no log"
+        case .notFound: zh ? "pod 已不存在" : "the pod is gone"
         case .error: zh ? "出错" : "failed"
         }
     }

@@ -179,3 +179,29 @@ import Testing
         #expect(out.stdoutText.contains("clusterrole.rbac.authorization.k8s.io/casewatch-read created (dry run)"))
     }
 }
+
+extension KubectlTests {
+    @Test(arguments: KubectlBinaries.versions)
+    func cancellingAStreamStopsKubectl(version: String) async throws {
+        let f = try Fixture(version)
+        defer { f.remove() }
+        f.server.addPod(name: "p", containers: [.init("c")])
+        f.server.appendLog(pod: "p", container: "c", ["first"])
+        let kubectl = f.kubectl
+        let server = f.server
+        let started = Date()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try? await kubectl.stream(["logs", "-f", "p", "-c", "c"]) { _ in } }
+            group.addTask {
+                while server.openLogStreams == 0 { try? await Task.sleep(for: .milliseconds(20)) }
+            }
+            await group.next()
+            group.cancelAll()
+            await group.waitForAll()
+        }
+        #expect(Date().timeIntervalSince(started) < 10)
+        let deadline = Date().addingTimeInterval(5)
+        while server.openLogStreams > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.openLogStreams == 0, "kubectl was stopped")
+    }
+}

@@ -841,7 +841,8 @@ public final class KubeAPIServer: @unchecked Sendable {
                 if stopped || epoch != myEpoch || Date() >= deadline { break }
                 pending = (watchPods ? podEvents : eventEvents).filter { $0.resourceVersion > sent }
                 if !pending.isEmpty { break }
-                cond.wait(until: min(deadline, Date().addingTimeInterval(1)))
+                if Self.clientGone(fd) { break }
+                cond.wait(until: min(deadline, Date().addingTimeInterval(0.2)))
             }
             let end = pending.isEmpty
             cond.unlock()
@@ -856,6 +857,17 @@ public final class KubeAPIServer: @unchecked Sendable {
                 guard line(fd, ["type": e.type, "object": e.object]) else { return false }
             }
         }
+    }
+
+    /// The client closed its end (kubectl was stopped): a follow stream ends at once, as the
+    /// real server's does, rather than at its next write.
+    static func clientGone(_ fd: Int32) -> Bool {
+        // 0x2000: POLLRDHUP (the peer shut its writing side), not exported by the Glibc module.
+        var p = pollfd(fd: fd, events: Int16(POLLIN) | Int16(0x2000), revents: 0)
+        guard poll(&p, 1, 0) > 0 else { return false }
+        if p.revents & (Int16(0x2000) | Int16(POLLHUP) | Int16(POLLERR)) != 0 { return true }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) == 0
     }
 
     private func line(_ fd: Int32, _ json: [String: Any]) -> Bool {
@@ -952,7 +964,11 @@ public final class KubeAPIServer: @unchecked Sendable {
                     sentCount = all.count
                     break
                 }
-                cond.wait(until: Date().addingTimeInterval(1))
+                if Self.clientGone(fd) {
+                    end = true
+                    break
+                }
+                cond.wait(until: Date().addingTimeInterval(0.2))
             }
             cond.unlock()
             if end {

@@ -82,9 +82,18 @@ public struct Kubectl: Sendable, Hashable {
     /// its output (and 64 KiB of its errors), killing it after `timeout` seconds.
     public func run(_ arguments: [String], byteLimit: Int = 64 << 20, timeout: Double? = nil) async throws -> Output {
         let deadline = timeout ?? requestTimeout + 5
-        var stdout: [UInt8] = []
-        var truncated = false
+        final class Collected: @unchecked Sendable {
+            var stdout: [UInt8] = []
+            var truncated = false
+        }
+        let collected = Collected()
         let output = try await stream(arguments, requestTimeout: requestTimeout, timeout: deadline) { chunk in
+            var stdout = collected.stdout
+            var truncated = collected.truncated
+            defer {
+                collected.stdout = stdout
+                collected.truncated = truncated
+            }
             let room = byteLimit - stdout.count
             if chunk.count > room {
                 truncated = true
@@ -93,7 +102,7 @@ public struct Kubectl: Sendable, Hashable {
                 stdout.append(contentsOf: chunk)
             }
         }
-        return Output(status: output.status, stdout: stdout, stderr: output.stderr, truncated: truncated, timedOut: output.timedOut)
+        return Output(status: output.status, stdout: collected.stdout, stderr: output.stderr, truncated: collected.truncated, timedOut: output.timedOut)
     }
 
     /// Runs `kubectl <global flags> arguments`, handing each piece of its standard output to
@@ -103,7 +112,7 @@ public struct Kubectl: Sendable, Hashable {
     public func stream(
         _ arguments: [String], requestTimeout: Double? = nil, timeout: Double? = nil,
         onStart: (@Sendable (Int32) -> Void)? = nil,
-        onOutput: @escaping (UnsafeRawBufferPointer) throws -> Void
+        onOutput: @escaping ([UInt8]) async throws -> Void
     ) async throws -> Output {
         let binary = try resolvedExecutable()
         var options = PlatformOptions()
@@ -123,7 +132,8 @@ public struct Kubectl: Sendable, Hashable {
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask {
                     for try await buffer in execution.standardOutput {
-                        try buffer.withUnsafeBytes { try consumer.body($0) }
+                        let bytes = buffer.withUnsafeBytes { [UInt8]($0) }
+                        try await consumer.body(bytes)
                     }
                     return true
                 }
@@ -166,8 +176,8 @@ public struct Kubectl: Sendable, Hashable {
 
 /// The output callback runs on one task at a time (the standard output reader).
 private final class UncheckedConsumer: @unchecked Sendable {
-    let body: (UnsafeRawBufferPointer) throws -> Void
-    init(_ body: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.body = body }
+    let body: ([UInt8]) async throws -> Void
+    init(_ body: @escaping ([UInt8]) async throws -> Void) { self.body = body }
 }
 
 /// kubectl could not be run.
