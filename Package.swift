@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // C libraries: one system-library target each, a module map over one shim header.
@@ -44,7 +45,10 @@ let package = Package(
             dependencies: ["CaseCatalog", "LogSources", "CVectorscan", "CPCRE2"]),
         .target(
             name: "LogSources",
-            dependencies: ["CaseCatalog", "CZlib", "CSystemd"]),
+            dependencies: [
+                "CaseCatalog", "CZlib", "CSystemd",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]),
         .target(
             name: "Alerting",
             dependencies: [

@@ -32,6 +32,8 @@ public final class DaemonApp: @unchecked Sendable {
     public let logger: Logger
     public let hub: Hub
     public let journal: JournalSourceService
+    /// The Kubernetes source when `sources.kubernetes` is set.
+    public let kubernetes: KubernetesSourceService?
     /// The metrics listener when `metrics.listen` is set (bound already).
     public let metricsService: MetricsService?
     private let sinkFactory: SinkFactory
@@ -48,10 +50,21 @@ public final class DaemonApp: @unchecked Sendable {
         let state = try store.load()
         let metrics = DaemonMetrics()
         metrics.buildInfo(version: CasewatchVersion.string, hyperscan: vectorscanVersion, pcre2: pcre2Version)
-        metrics.declare(sources: [JournalSourceService.sourceName], kinds: [.journald, .casewatch], sinks: config.sinks.names)
+        metrics.declare(
+            sources: [JournalSourceService.sourceName] + (config.sources.kubernetes == nil ? [] : [KubernetesSourceService.sourceName]),
+            kinds: [.journald, .casewatch] + (config.sources.kubernetes == nil ? [] : [.kubectl, .events]), sinks: config.sinks.names)
         hub = try Hub(generation: generation, store: store, state: state, metrics: metrics, logger: logger)
         metricsService = try config.metrics.map { try MetricsService(listen: $0, metrics: metrics, logger: logger) }
         journal = JournalSourceService(settings: config.sources.journald, hub: hub, retryDelay: environment.retryDelay, logger: logger)
+        let hub = self.hub
+        kubernetes = config.sources.kubernetes.map { settings in
+            // kubectl's discovery and HTTP caches go to casewatch's cache directory (the home
+            // directory is read-only or absent under the unit).
+            let cache = (environment.catalog.cacheDirectory ?? (environment.stateDirectory ?? config.stateDirectory)) + "/kubectl"
+            return KubernetesSourceService(
+                settings: settings, kubectl: KubernetesSourceService.kubectl(for: settings, cacheDirectory: cache), hub: hub,
+                tuning: .init(retryDelay: environment.retryDelay), logger: logger)
+        }
         if case .journal(let cursor)? = state.positions[JournalSourceService.sourceName] {
             try sinkFactory.prepareJournal(after: cursor, directory: config.sources.journald?.directory)
         }
@@ -76,6 +89,12 @@ public final class DaemonApp: @unchecked Sendable {
     public func run() async throws {
         let config = hub.configuration
         let timer = TimerService(hub: hub, journal: journal, watchdog: Notifier.watchdogInterval, logger: logger)
+        if let kubernetes {
+            timer.statusExtra = {
+                let (active, waiting) = kubernetes.streamCounts
+                return "kubernetes \(active) streams following, \(waiting) waiting"
+            }
+        }
         // SIGHUP is trapped before READY=1: a reload asked for right after the start is a reload,
         // not the end of the daemon (SIGHUP's default action).
         let reload = ReloadService(app: self, signals: await UnixSignalsSequence(trapping: .sighup))
@@ -83,13 +102,13 @@ public final class DaemonApp: @unchecked Sendable {
         var groupConfig = ServiceGroupConfiguration(
             services: [
                 .init(service: journal), .init(service: timer), .init(service: reload), .init(service: lifecycle),
-            ] + (metricsService.map { [.init(service: $0)] } ?? []),
+            ] + (metricsService.map { [.init(service: $0)] } ?? []) + (kubernetes.map { [.init(service: $0)] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(config.shutdownTimeout * 1000))
         let group = ServiceGroup(configuration: groupConfig)
         logger.info("casewatch started", metadata: [
             "config": "\(environment.configPath)", "patterns": "\(hub.patternCount)",
-            "sources": "\(config.sources.journald == nil ? "none" : "journald")",
+            "sources": "\([config.sources.journald == nil ? nil : "journald", config.sources.kubernetes == nil ? nil : "kubernetes"].compactMap { $0 }.joined(separator: ","))",
             "sinks": "\(config.sinks.names.joined(separator: ","))",
             "metrics": "\(config.metrics?.listen ?? "off")",
         ])
@@ -98,6 +117,7 @@ public final class DaemonApp: @unchecked Sendable {
             tasks.addTask {
                 // READY=1 once every source is started (positioned, or retrying and alerting).
                 await self.journal.awaitStarted()
+                await self.kubernetes?.awaitStarted()
                 Notifier.notify("READY=1\nSTATUS=started")
             }
             try await tasks.waitForAll()
@@ -135,6 +155,9 @@ public final class DaemonApp: @unchecked Sendable {
             logger.warning("metrics changes take effect at the next start")
         }
         if !Self.sameJournal(old.sources.journald, config.sources.journald) { journal.update(config.sources.journald) }
+        if config.sources.kubernetes != old.sources.kubernetes {
+            logger.warning("sources.kubernetes changes take effect at the next start")
+        }
         if config.stateDirectory != old.stateDirectory && environment.stateDirectory == nil {
             logger.warning("state_dir changes take effect at the next start")
         }

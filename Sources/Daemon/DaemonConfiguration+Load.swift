@@ -325,6 +325,10 @@ final class ConfigReader {
 
     func readSources(_ node: Node, into s: inout DaemonConfiguration.Sources) {
         for (name, k, v) in mapping(node, "sources", allowed: ["journald", "kubernetes", "files"]) ?? [] {
+            if name == "kubernetes" {
+                s.kubernetes = readKubernetes(v)
+                continue
+            }
             guard name == "journald" else {
                 notYet(k, "sources.\(name)")
                 continue

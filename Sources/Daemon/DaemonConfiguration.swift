@@ -65,6 +65,7 @@ public struct DaemonConfiguration: Sendable {
 
     public struct Sources: Sendable {
         public var journald: Journald?
+        public var kubernetes: Kubernetes?
     }
 
     public struct Journald: Sendable {

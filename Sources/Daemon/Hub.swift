@@ -240,6 +240,20 @@ public final class Hub: @unchecked Sendable {
         }
     }
 
+    /// Drops the saved positions of sources that are gone (the streams of a deleted pod), so the
+    /// state stays bounded by what exists.
+    public func forgetPositions(where drop: (String) -> Bool) {
+        lock.withLock {
+            let gone = state.positions.keys.filter(drop)
+            guard !gone.isEmpty else { return }
+            for k in gone { state.positions[k] = nil }
+            dirty = true
+        }
+    }
+
+    /// The names of the sources with a saved position.
+    public var positionNames: [String] { lock.withLock { Array(state.positions.keys) } }
+
     /// Writes positions and alert book now.
     public func save() {
         lock.withLock { saveIfDue(force: true) }

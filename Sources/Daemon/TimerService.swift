@@ -19,6 +19,8 @@ public final class TimerService: Service, @unchecked Sendable {
     private var lastProgress: UInt64 = 0
     private var lastRecords = 0
     private var lastTime = Date().timeIntervalSince1970
+    /// More of the STATUS= line from other sources (the Kubernetes streams following and waiting).
+    public var statusExtra: (@Sendable () -> String)?
 
     public init(hub: Hub, journal: JournalSourceService, watchdog: Double?, logger: Logger) {
         self.hub = hub
@@ -92,6 +94,7 @@ public final class TimerService: Service, @unchecked Sendable {
         let rate = Double(records - lastRecords) / max(now - lastTime, 0.001)
         lastRecords = records
         lastTime = now
-        return "journald \(journal.state.map { "\($0)" } ?? "off"), \(Int(rate)) records/s, \(records) records, \(hub.alerts) alerts, \(hub.sinkFailures) sink failures, \(hub.matchErrors) match errors"
+        let extra = statusExtra.map { ", " + $0() } ?? ""
+        return "journald \(journal.state.map { "\($0)" } ?? "off")\(extra), \(Int(rate)) records/s, \(records) records, \(hub.alerts) alerts, \(hub.sinkFailures) sink failures, \(hub.matchErrors) match errors"
     }
 }

@@ -5,6 +5,12 @@ import Foundation
 /// `--timestamps` `[pod/NAME/CONTAINER] 2024-05-01T10:11:12.123456789Z text`. The prefix and
 /// the timestamp are not part of the matched text; they set the record's pod, container, time
 /// and stream position.
+///
+/// casewatch's own form adds the namespace, which kubectl's prefix leaves out:
+/// `[pod/NAMESPACE/NAME/CONTAINER]`, where NAME and CONTAINER may be empty for a line of the
+/// whole pod (`[pod/blueking/bk-repo-0/]`: its status, its events) or of the namespace
+/// (`[pod/blueking//]`). `casewatch triage --output-dir` writes it, so `scan` gives its files the
+/// origins triage gave them. Kubernetes names hold no `/`, so the two forms cannot be confused.
 public enum KubectlPrefix {
     private static let marker = Array("[pod/".utf8)
 
@@ -17,8 +23,12 @@ public enum KubectlPrefix {
 
     /// The parts of one line: pod, container, timestamp text, and where the text starts.
     public struct Parsed {
+        /// Empty in casewatch's form for a line of the namespace.
         public var pod: String
+        /// Empty in casewatch's form for a line of the whole pod.
         public var container: String
+        /// Only in casewatch's form.
+        public var namespace: String? = nil
         public var timestamp: String?
         public var time: Double?
         public var textStart: Int
@@ -27,19 +37,39 @@ public enum KubectlPrefix {
     /// Parses the prefix (and a timestamp after it) of one line, or nil when it has none.
     public static func parse(_ line: UnsafeRawBufferPointer) -> Parsed? {
         guard line.count > marker.count, line.starts(with: marker) else { return nil }
+        // Up to three `/`-separated names, then `]`.
         var i = marker.count
-        let podStart = i
-        while i < line.count, line[i] != UInt8(ascii: "/"), line[i] != UInt8(ascii: "]"), line[i] != 0x20 { i += 1 }
-        guard i < line.count, line[i] == UInt8(ascii: "/"), i > podStart else { return nil }
-        let pod = String(decoding: UnsafeRawBufferPointer(rebasing: line[podStart..<i]), as: UTF8.self)
-        i += 1
-        let containerStart = i
-        while i < line.count, line[i] != UInt8(ascii: "]"), line[i] != 0x20 { i += 1 }
-        guard i < line.count, line[i] == UInt8(ascii: "]"), i > containerStart else { return nil }
-        let container = String(decoding: UnsafeRawBufferPointer(rebasing: line[containerStart..<i]), as: UTF8.self)
+        var parts: [Range<Int>] = []
+        var start = i
+        while i < line.count, line[i] != UInt8(ascii: "]"), line[i] != 0x20, parts.count < 3 {
+            if line[i] == UInt8(ascii: "/") {
+                parts.append(start..<i)
+                start = i + 1
+            }
+            i += 1
+        }
+        guard i < line.count, line[i] == UInt8(ascii: "]") else { return nil }
+        parts.append(start..<i)
+        func text(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: line[r]), as: UTF8.self) }
+        let namespace: String?
+        let pod: String, container: String
+        switch parts.count {
+        case 2:  // kubectl's own: both names present
+            guard !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+            namespace = nil
+            pod = text(parts[0])
+            container = text(parts[1])
+        case 3:  // casewatch's: the namespace first; a container only with a pod
+            guard !parts[0].isEmpty, !(parts[1].isEmpty && !parts[2].isEmpty) else { return nil }
+            namespace = text(parts[0])
+            pod = text(parts[1])
+            container = text(parts[2])
+        default:
+            return nil
+        }
         i += 1
         if i < line.count, line[i] == 0x20 { i += 1 }
-        var parsed = Parsed(pod: pod, container: container, timestamp: nil, time: nil, textStart: i)
+        var parsed = Parsed(pod: pod, container: container, namespace: namespace, timestamp: nil, time: nil, textStart: i)
         // An RFC 3339 timestamp, then one space.
         var j = i
         while j < line.count, line[j] != 0x20, j - i < 40 { j += 1 }
@@ -71,9 +101,10 @@ public enum KubectlPrefix {
             var lineTime = time
             var position = RecordPosition.none
             if let p = parse(line) {
-                origin.pod = p.pod
-                origin.container = p.container
-                origin.name = base.namespace.map { "\($0)/\(p.pod)/\(p.container)" } ?? "\(p.pod)/\(p.container)"
+                if let ns = p.namespace { origin.namespace = ns }
+                origin.pod = p.pod.isEmpty ? nil : p.pod
+                origin.container = p.container.isEmpty ? nil : p.container
+                origin.name = [origin.namespace, origin.pod, origin.container].compactMap { $0 }.joined(separator: "/")
                 origin.kind = .kubectl
                 textStart = p.textStart
                 if let t = p.time, let ts = p.timestamp {

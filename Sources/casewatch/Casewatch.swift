@@ -10,9 +10,10 @@ struct Casewatch: AsyncParsableCommand {
         discussion: """
             Exit status of `scan` (as grep): 0 when at least one case was found, 1 when none was,
             2 on an error (unreadable input, a catalog that does not load) or a usage error.
+            `triage` the same, 2 also when the cluster cannot be reached at all.
             """,
         version: CasewatchVersion.string,
-        subcommands: [Scan.self, Cases.self, Run.self, Validate.self, TestConfig.self, JournalCatalog.self, JournalRead.self])
+        subcommands: [Scan.self, Triage.self, Cases.self, Run.self, Validate.self, TestConfig.self, JournalCatalog.self, JournalRead.self])
 
     /// ArgumentParser's own `main`, except that a usage error (an unknown option, a value that
     /// does not validate) exits 2 as grep does, not 64 (`EX_USAGE`). Help and `--version` still

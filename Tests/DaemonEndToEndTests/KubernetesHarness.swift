@@ -1,0 +1,149 @@
+import Foundation
+import TestSupport
+
+/// `casewatch run` with `sources.kubernetes` against the suite's loopback API server, through a
+/// real kubectl binary; alerts as JSON lines on the console sink (no journald needed), READY=1 on
+/// a notify socket the test owns.
+final class KubernetesHarness: @unchecked Sendable {
+    let server: KubeAPIServer
+    let dir: URL
+    let notify: NotifySocket
+    let kubectl: String
+    var daemon: SpawnedProcess?
+    /// Every run's standard output, oldest first (a restarted daemon prints to a new file).
+    var outputs: [SpawnedProcess] = []
+    var configPath: String { dir.appendingPathComponent("casewatch.yaml").path }
+    var stateDir: String { dir.appendingPathComponent("state").path }
+    var patternsDir: String { dir.appendingPathComponent("patterns.d").path }
+    var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
+
+    init(kubectl version: String) throws {
+        guard let path = KubectlBinaries.path(version) else { throw Failure("kubectl.\(version) is not installed beside kubectl") }
+        kubectl = path
+        server = try KubeAPIServer()
+        dir = Paths.temporaryDirectory("casewatch-kube")
+        notify = NotifySocket(path: dir.appendingPathComponent("notify").path)
+        try FileManager.default.createDirectory(atPath: patternsDir, withIntermediateDirectories: true)
+        try server.writeKubeconfig(to: kubeconfig)
+        try notify.open()
+        // The probe case: one alert per line (dedup off), so the test counts lines.
+        try operatorCaseYAML(id: "probe", symptomID: "line", regex: "probe-line (?<n>[0-9]+)", example: "probe-line 1")
+            .write(toFile: patternsDir + "/probe.yaml", atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        if let daemon, daemon.isRunning {
+            daemon.signal(SIGKILL)
+            daemon.wait()
+        }
+        server.stop()
+        notify.close()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// Writes the configuration; `kubernetes` is YAML of extra keys of `sources.kubernetes`.
+    func configure(_ kubernetes: String = "", dedup: Bool = false) throws {
+        let extra = kubernetes.isEmpty ? "" : "\n" + kubernetes.split(separator: "\n").map { "    \($0)" }.joined(separator: "\n")
+        try """
+            state_dir: \(stateDir)
+            dedup: {enabled: \(dedup)}
+            patterns: {dirs: [\(patternsDir)]}
+            sinks: {console: {format: json}}
+            sources:
+              kubernetes:
+                kubeconfig: \(kubeconfig)
+                kubectl: \(kubectl)\(extra)
+
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts `casewatch run` and waits for READY=1. Backoffs are short (`--retry-delay 0.5`:
+    /// at most 3 s between two tries) and a stream gives its slot up after `slice` seconds when
+    /// others wait.
+    @discardableResult
+    func start(slice: Double = 0.5) throws -> SpawnedProcess {
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notify.path
+        env["LANG"] = "en_US.UTF-8"
+        env["LC_ALL"] = nil
+        env["CACHE_DIRECTORY"] = nil
+        env["STATE_DIRECTORY"] = nil
+        env["CASEWATCH_KUBERNETES_SLICE"] = "\(slice)"
+        let d = try SpawnedProcess(
+            executable: Paths.casewatch,
+            arguments: ["run", "--config", configPath, "--cache-dir", dir.appendingPathComponent("cache").path, "--retry-delay", "0.5"],
+            environment: env, directory: dir)
+        daemon = d
+        outputs.append(d)
+        guard notify.await("READY=1", timeout: 60) else { throw Failure("casewatch run did not say READY=1: \(d.stderr)") }
+        return d
+    }
+
+    /// SIGKILL, as a crash.
+    func kill() {
+        guard let daemon else { return }
+        daemon.signal(SIGKILL)
+        daemon.wait()
+        self.daemon = nil
+    }
+
+    /// Every alert printed by every run so far.
+    var alerts: [[String: Any]] {
+        outputs.flatMap { p in
+            p.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+    }
+
+    /// Polls (no event to wait on: the console is a file) until `count` alerts match, or the
+    /// deadline; returns those that match.
+    @discardableResult
+    func awaitAlerts(count: Int, timeout: Double = 60, matching: ([String: Any]) -> Bool = { _ in true }) -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let found = alerts.filter(matching)
+            if found.count >= count || Date() >= deadline { return found }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// The probe numbers alerted, one entry per alert.
+    var probeNumbers: [Int] {
+        alerts.filter { $0["case_id"] as? String == "probe" && $0["state"] as? String == "firing" }
+            .compactMap { ($0["captures"] as? [String: Any])?["n"] as? String }.compactMap(Int.init)
+    }
+
+    /// Waits until `numbers` are all alerted; returns the alerted numbers.
+    @discardableResult
+    func awaitProbes(_ numbers: ClosedRange<Int>, timeout: Double = 60) -> [Int] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let seen = probeNumbers
+            if Set(numbers).isSubset(of: Set(seen)) || Date() >= deadline { return seen }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// The saved state (positions), polled until `condition` holds or the deadline.
+    func awaitState(timeout: Double = 30, _ condition: ([String: Any]) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let data = FileManager.default.contents(atPath: stateDir + "/state.json"),
+                let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], condition(o)
+            {
+                return true
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+}
+
+extension Dictionary where Key == String, Value == Any {
+    /// The alert's origin field.
+    func origin(_ field: String) -> String? { (self["origin"] as? [String: Any])?[field] as? String }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue #10's scenarios: `casewatch run` follows pod logs, events and pod status through the
+/// real kubectl (the oldest and the newest installed) against the suite's loopback API server.
+/// Only `transport: kubectl-logs` exists yet (`kubectl-proxy` is refused by the configuration).
+@Suite struct KubernetesSourceTests {
+    static let versions = KubectlBinaries.versions
+
+    func lines(_ range: ClosedRange<Int>) -> [String] { range.map { "probe-line \($0) payload" } }
+
+    /// Each number alerted exactly once, and all of them.
+    func expectExactlyOnce(_ seen: [Int], _ range: ClosedRange<Int>, sourceLocation: SourceLocation = #_sourceLocation) {
+        var counts: [Int: Int] = [:]
+        for n in seen { counts[n, default: 0] += 1 }
+        let missing = range.filter { counts[$0] == nil }
+        let twice = counts.filter { $0.value > 1 }.keys.sorted()
+        #expect(missing.isEmpty, "lines lost: \(missing)", sourceLocation: sourceLocation)
+        #expect(twice.isEmpty, "lines alerted twice: \(twice)", sourceLocation: sourceLocation)
+        #expect(Set(counts.keys) == Set(range), sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: versions)
+    func aPodThatAppearsWhileRunningIsFollowed(version: String) throws {
+        let h = try KubernetesHarness(kubectl: version)
+        try h.configure()
+        try h.start()
+        h.server.addPod(namespace: "blueking", name: "bk-web-0", containers: [.init("web")], initContainers: [.init("setup")])
+        h.server.appendLog(namespace: "blueking", pod: "bk-web-0", container: "setup", ["probe-line 1 from the init container"])
+        h.server.appendLog(namespace: "blueking", pod: "bk-web-0", container: "web", ["probe-line 2 from the app"])
+        let alerts = h.awaitAlerts(count: 2) { $0["case_id"] as? String == "probe" }
+        #expect(alerts.count == 2, "\(h.daemon?.stderr ?? "")")
+        let web = try #require(alerts.first { $0.origin("container") == "web" })
+        #expect(web.origin("namespace") == "blueking" && web.origin("pod") == "bk-web-0" && web.origin("kind") == "kubectl")
+        #expect(alerts.contains { $0.origin("container") == "setup" }, "init containers are followed too")
+    }
+
+    @Test(arguments: versions)
+    func aStreamClosedMidwayResumesWithNoLineLostOrRepeated(version: String) throws {
+        let h = try KubernetesHarness(kubectl: version)
+        h.server.addPod(name: "p", containers: [.init("c")])
+        try h.configure()
+        try h.start()
+        // Many lines in the same second: --since-time (whole seconds, inclusive) sends them again.
+        h.server.appendLog(pod: "p", container: "c", lines(1...40))
+        h.awaitProbes(1...40)
+        h.server.closeLogStreams(pod: "p")
+        h.server.appendLog(pod: "p", container: "c", lines(41...80))
+        h.server.closeLogStreams(pod: "p")
+        h.server.appendLog(pod: "p", container: "c", lines(81...100))
+        expectExactlyOnce(h.awaitProbes(1...100), 1...100)
+        let follows = h.server.requests.filter { $0.contains("/pods/p/log") && $0.contains("follow=true") }
+        #expect(follows.count >= 2, "the stream was resumed: \(follows)")
+        #expect(follows.dropFirst().allSatisfy { $0.contains("sinceTime=") })
+    }
+
+    @Test(arguments: versions)
+    func aRestartedContainersPreviousLogIsReadOnce(version: String) throws {
+        let h = try KubernetesHarness(kubectl: version)
+        // Already restarted when the daemon starts: its previous log holds the crash reason.
+        h.server.addPod(name: "crashed", containers: [.init("c")])
+        h.server.appendLog(pod: "crashed", container: "c", ["probe-line 1 the reason it crashed"])
+        h.server.restartContainer(pod: "crashed", container: "c")
+        h.server.addPod(name: "p", containers: [.init("c")])
+        try h.configure()
+        try h.start()
+        h.server.appendLog(pod: "p", container: "c", lines(2...5))
+        h.awaitProbes(1...5)
+        h.server.restartContainer(pod: "p", container: "c")
+        h.server.appendLog(pod: "p", container: "c", lines(6...9))
+        expectExactlyOnce(h.awaitProbes(1...9), 1...9)
+        let previous = h.server.requests.filter { $0.contains("previous=true") }
+        #expect(previous.contains { $0.contains("/pods/crashed/log") } && previous.contains { $0.contains("/pods/p/log") }, "\(previous)")
+    }
+
+    @Test(arguments: versions)
+    func anAPIOutageIsRetriedAndNothingIsLost(version: String) throws {
+        let h = try KubernetesHarness(kubectl: version)
+        h.server.addPod(name: "p", containers: [.init("c")])
+        try h.configure()
+        try h.start()
+        h.server.appendLog(pod: "p", container: "c", lines(1...10))
+        h.awaitProbes(1...10)
+        // The issue's 30 s outage, shortened to 3 s (the daemon's backoffs are short too).
+        h.server.goDown(for: 3)
+        h.server.appendLog(pod: "p", container: "c", lines(11...20))  // the kubelet keeps writing
+        let failing = h.awaitAlerts(count: 1, timeout: 30) { $0["case_id"] as? String == "casewatch-source-failing" }
+        #expect(!failing.isEmpty, "the outage raises casewatch-source-failing")
+        h.server.appendLog(pod: "p", container: "c", lines(21...30))
+        expectExactlyOnce(h.awaitProbes(1...30), 1...30)
+        #expect(h.daemon?.isRunning == true)
+    }
+
+    @Test(arguments: versions)
+    func maxStreamsHoldsAndEveryPodIsRead(version: String) throws {
+        let h = try KubernetesHarness(kubectl: version)
+        for i in 1...200 {
+            h.server.addPod(namespace: "load", name: "pod-\(i)", containers: [.init("c")])
+            h.server.appendLog(namespace: "load", pod: "pod-\(i)", container: "c", ["probe-line \(i)"])
+        }
+        try h.configure("max_streams: 50")
+        try h.start()
+        expectExactlyOnce(h.awaitProbes(1...200, timeout: 90), 1...200)
+        #expect(h.server.maxOpenLogStreams <= 50, "at most max_streams kubectl logs -f at once")
+        #expect(h.server.maxOpenLogStreams >= 10, "streams run side by side")
+    }
+
+    @Test(arguments: versions)
+    func eventsAndPodStatusFireTheirCases(version: String) throws {
+        let h = try KubernetesHarness(kubectl: version)
+        try h.configure(dedup: true)
+        try h.start()
+        h.server.addPod(namespace: "blueking", name: "bk-job-0", containers: [.init("job")], state: .waiting(reason: "ContainerCreating", message: ""))
+        h.server.addEvent(
+            namespace: "blueking", pod: "bk-job-0", reason: "FailedScheduling",
+            message: "0/3 nodes are available: 3 Insufficient memory.", component: "default-scheduler", host: nil)
+        h.server.addEvent(
+            namespace: "blueking", pod: "bk-job-0", reason: "Failed",
+            message: "Failed to pull image \"hub.bktencent.com/blueking/bk-job-gateway:3.7.5\": rpc error: code = Unknown desc = Error response from daemon: manifest for hub.bktencent.com/blueking/bk-job-gateway:3.7.5 not found: manifest unknown: manifest unknown")
+        // A crash loop that prints nothing: only the pod status shows it.
+        h.server.addPod(namespace: "blueking", name: "bk-es-master-0", containers: [.init("es")])
+        h.server.setContainerState(
+            namespace: "blueking", pod: "bk-es-master-0", container: "es",
+            .waiting(reason: "CrashLoopBackOff", message: "back-off 5m0s restarting failed container"), restartCount: 5,
+            lastTerminated: ("Error", 1))
+        let wanted = ["pod-pending-unschedulable", "pod-image-manifest-unknown", "pod-crashloop-backoff"]
+        let alerts = h.awaitAlerts(count: 3) { wanted.contains($0["case_id"] as? String ?? "") }
+        for id in wanted {
+            let a = alerts.first { $0["case_id"] as? String == id }
+            #expect(a != nil, "\(id) fired: \(h.alerts.map { $0["case_id"] ?? "" }) \(h.daemon?.stderr ?? "")")
+            #expect(a?.origin("namespace") == "blueking")
+        }
+        #expect(alerts.first { $0["case_id"] as? String == "pod-crashloop-backoff" }?.origin("pod") == "bk-es-master-0")
+        #expect(alerts.first { $0["case_id"] as? String == "pod-pending-unschedulable" }?.origin("pod") == "bk-job-0")
+        // A repeated event counts once per new occurrence, the old ones are not scanned again.
+        h.server.addEvent(namespace: "blueking", pod: "bk-job-0", reason: "FailedScheduling", message: "0/3 nodes are available: 3 Insufficient memory.", component: "default-scheduler", host: nil, count: 2, name: "bk-job-0.sched")
+        let status = try #require(alerts.first { $0["case_id"] as? String == "pod-crashloop-backoff" }?["line"] as? String)
+        #expect(status.contains("bk-es-master-0   0/1   CrashLoopBackOff   5 ("), "\(status)")
+    }
+
+    @Test(arguments: versions)
+    func kubectlErrorsAreRecordsOncePerCause(version: String) throws {
+        let h = try KubernetesHarness(kubectl: version)
+        h.server.addPod(namespace: "blueking", name: "a", containers: [.init("c")], node: "node-x")
+        h.server.addPod(namespace: "blueking", name: "b", containers: [.init("c")], node: "node-x")
+        h.server.setKubeletUnreachable(node: "node-x")
+        try h.configure(dedup: false)
+        try h.start()
+        let alerts = h.awaitAlerts(count: 1) { $0["case_id"] as? String == "kubelet-port-unreachable" }
+        #expect(alerts.count == 1, "\(h.alerts.map { $0["case_id"] ?? "" }) \(h.daemon?.stderr ?? "")")
+        // Both pods' streams fail and retry; the cause (the node's kubelet) is reported once.
+        let deadline = Date().addingTimeInterval(30)
+        while h.server.requests.filter({ $0.contains("/log?") }).count < 6 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(h.alerts.filter { $0["case_id"] as? String == "kubelet-port-unreachable" }.count == 1)
+        h.server.setKubeletUnreachable(node: "node-x", false)
+        h.server.appendLog(namespace: "blueking", pod: "a", container: "c", ["probe-line 1"])
+        h.awaitProbes(1...1)
+        #expect(h.probeNumbers == [1], "the stream recovered")
+    }
+
+    @Test(arguments: versions)
+    func sigkillAndRestartLoseNothingAndAlertNothingTwice(version: String) throws {
+        let h = try KubernetesHarness(kubectl: version)
+        h.server.addPod(name: "p", containers: [.init("c")])
+        try h.configure()
+        try h.start()
+        h.server.appendLog(pod: "p", container: "c", lines(1...30))
+        h.awaitProbes(1...30)
+        let last = h.server.appendLog(pod: "p", container: "c", lines(31...31)).first ?? ""
+        h.awaitProbes(31...31)
+        // Killed once the position of line 31 is saved: what was handed over is not read again.
+        #expect(h.awaitState { (($0["positions"] as? [String: Any])?["kubernetes/default/p/c"] as? [String: Any]).map { "\($0)".contains(last) } ?? false })
+        h.kill()
+        h.server.appendLog(pod: "p", container: "c", lines(32...60))  // written while the daemon is down
+        try h.start()
+        h.server.appendLog(pod: "p", container: "c", lines(61...70))
+        expectExactlyOnce(h.awaitProbes(1...70), 1...70)
+    }
+}
