@@ -69,8 +69,10 @@ final class KubernetesHarness: @unchecked Sendable {
         env["CACHE_DIRECTORY"] = nil
         env["STATE_DIRECTORY"] = nil
         env["CASEWATCH_KUBERNETES_SLICE"] = "\(slice)"
+        // The benchmark runs a release build (CASEWATCH_BENCH_BINARY); the tests the debug one.
+        let binary = ProcessInfo.processInfo.environment["CASEWATCH_BENCH_BINARY"] ?? Paths.casewatch
         let d = try SpawnedProcess(
-            executable: Paths.casewatch,
+            executable: binary,
             arguments: ["run", "--config", configPath, "--cache-dir", dir.appendingPathComponent("cache").path, "--retry-delay", "0.5"],
             environment: env, directory: dir)
         daemon = d
