@@ -16,7 +16,10 @@ case "$(uname -m)" in
 esac
 
 # systemd: systemd-journald and systemd-cat, which the journal tests start and use.
-packages=("$want" libpcre2-dev libsystemd-dev zlib1g-dev pkg-config gzip systemd)
+# kubectl: Google Cloud SDK's package (apt repository packages.cloud.google.com, cloud-sdk-bookworm)
+# installs kubectl.1.27 ... kubectl.1.33 beside its dispatcher; the Kubernetes tests run the
+# oldest and the newest against their own loopback API server.
+packages=("$want" libpcre2-dev libsystemd-dev zlib1g-dev pkg-config gzip systemd kubectl)
 # Extra packages a caller asks for (the comparison script: ripgrep fail2ban).
 packages+=("$@")
 

@@ -71,6 +71,13 @@ final class KubernetesDelivery: @unchecked Sendable {
         while true {
             lock.lock()
             while queue.isEmpty && !stopping { lock.wait() }
+            if queued < 512 && !stopping {
+                // Gather what the other streams write meanwhile: one hand-over per few ms rather
+                // than one per line (each costs thread wake-ups and a hub call per source).
+                lock.unlock()
+                Thread.sleep(forTimeInterval: 0.005)
+                lock.lock()
+            }
             if queue.isEmpty && stopping {
                 thread = nil
                 lock.unlock()

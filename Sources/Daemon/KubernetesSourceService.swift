@@ -542,11 +542,18 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
                 // stream has caught up (read something), or, for a silent container, after
                 // max(15 s, 4 slices) (a kubectl that takes long to start on a busy machine must
                 // not be stopped before its first request, or no stream ever gets anywhere).
+                // A restart seen while following (the new container's stream may have started
+                // before the pod watch told of the restart) ends the follow too, so that the
+                // previous log is read now, not at the next slice.
                 let started = Date()
+                let turn = min(slice, 1)
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(Int64(slice * 1000)))
+                    try? await Task.sleep(for: .milliseconds(Int64(turn * 1000)))
                     if Task.isCancelled { break }
-                    let silentTooLong = Date().timeIntervalSince(started) >= max(15, 4 * slice)
+                    if s.lock.withLock({ s.previousPending }) { return (nil, nil, true) }
+                    let elapsed = Date().timeIntervalSince(started)
+                    guard elapsed >= slice else { continue }
+                    let silentTooLong = elapsed >= max(15, 4 * slice)
                     if slots.hasWaiters && (reader.value.readSomething || silentTooLong) { return (nil, nil, true) }
                 }
                 return (nil, nil, false)

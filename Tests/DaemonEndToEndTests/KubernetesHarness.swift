@@ -32,10 +32,7 @@ final class KubernetesHarness: @unchecked Sendable {
     }
 
     deinit {
-        if let daemon, daemon.isRunning {
-            daemon.signal(SIGKILL)
-            daemon.wait()
-        }
+        if let daemon, daemon.isRunning { Self.killWithChildren(daemon) }
         server.stop()
         notify.close()
         try? FileManager.default.removeItem(at: dir)
@@ -69,8 +66,10 @@ final class KubernetesHarness: @unchecked Sendable {
         env["CACHE_DIRECTORY"] = nil
         env["STATE_DIRECTORY"] = nil
         env["CASEWATCH_KUBERNETES_SLICE"] = "\(slice)"
+        // The benchmark runs a release build (CASEWATCH_BENCH_BINARY); the tests the debug one.
+        let binary = ProcessInfo.processInfo.environment["CASEWATCH_BENCH_BINARY"] ?? Paths.casewatch
         let d = try SpawnedProcess(
-            executable: Paths.casewatch,
+            executable: binary,
             arguments: ["run", "--config", configPath, "--cache-dir", dir.appendingPathComponent("cache").path, "--retry-delay", "0.5"],
             environment: env, directory: dir)
         daemon = d
@@ -79,12 +78,24 @@ final class KubernetesHarness: @unchecked Sendable {
         return d
     }
 
-    /// SIGKILL, as a crash.
+    /// SIGKILL, as a crash (its kubectl children too: under systemd the unit's control group
+    /// goes with it; here they would stream on, orphaned, into the test's directory).
     func kill() {
         guard let daemon else { return }
+        Self.killWithChildren(daemon)
+        self.daemon = nil
+    }
+
+    static func killWithChildren(_ daemon: SpawnedProcess) {
+        let pid = daemon.pid
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        let children = tasks.flatMap { task -> [pid_t] in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+            return text.split(separator: " ").compactMap { pid_t($0) }
+        }
         daemon.signal(SIGKILL)
         daemon.wait()
-        self.daemon = nil
+        for child in children { Foundation.kill(child, SIGKILL) }
     }
 
     /// Every alert printed by every run so far.

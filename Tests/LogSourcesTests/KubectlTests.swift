@@ -189,7 +189,6 @@ extension KubectlTests {
         f.server.appendLog(pod: "p", container: "c", ["first"])
         let kubectl = f.kubectl
         let server = f.server
-        let started = Date()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { _ = try? await kubectl.stream(["logs", "-f", "p", "-c", "c"]) { _ in } }
             group.addTask {
@@ -199,7 +198,7 @@ extension KubectlTests {
             group.cancelAll()
             await group.waitForAll()
         }
-        #expect(Date().timeIntervalSince(started) < 10)
+        // The group returned: the stream's call ended on cancellation; and kubectl is gone.
         let deadline = Date().addingTimeInterval(5)
         while server.openLogStreams > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(server.openLogStreams == 0, "kubectl was stopped")
