@@ -101,11 +101,11 @@ public final class DaemonMetrics: Sendable {
 
     // The factory hands back the registry's one instrument per name and label set, so making a
     // handle per use is a dictionary look-up, not a new series.
-    private func counter(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Counter {
+    func counter(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Counter {
         CoreMetrics.Counter(label: name, dimensions: labels, factory: factory)
     }
 
-    private func gauge(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Gauge {
+    func gauge(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Gauge {
         CoreMetrics.Gauge(label: name, dimensions: labels, factory: factory)
     }
 }

@@ -250,7 +250,7 @@ public final class SpawnedProcess: @unchecked Sendable {
     public let stdoutPath: String
     public let stderrPath: String
 
-    init(executable: String, arguments: [String], environment: [String: String]?, directory: URL) throws {
+    public init(executable: String, arguments: [String], environment: [String: String]?, directory: URL) throws {
         let tag = UUID().uuidString.prefix(8)
         stdoutPath = directory.appendingPathComponent("spawn-\(tag).out").path
         stderrPath = directory.appendingPathComponent("spawn-\(tag).err").path
