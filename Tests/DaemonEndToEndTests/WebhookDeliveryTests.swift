@@ -159,8 +159,23 @@ import Testing
             return t.split(separator: "\n").count >= lineSecrets.count ? t : nil
         })
         #expect(dead.contains("310000"), "the refusal's answer is kept")
-        let metrics = try MetricsEndToEndTests.get("http://127.0.0.1:\(metricsPort)/metrics").1
-        #expect(metrics.contains("casewatch_webhook_dead_letters_total{sink=\"ding\",format=\"dingtalk\"} \(lineSecrets.count)") || metrics.contains("casewatch_webhook_dead_letters_total{format=\"dingtalk\",sink=\"ding\"} \(lineSecrets.count)"), "\(metrics.split(separator: "\n").filter { $0.contains("webhook") })")
+        // The counters move just after the receiver answers: read them once they have.
+        func scrape() throws -> String { try MetricsEndToEndTests.get("http://127.0.0.1:\(metricsPort)/metrics").1 }
+        let metrics = try Self.poll(timeout: 10) { () -> String? in
+            let m = try scrape()
+            let depths = m.split(separator: "\n").filter { $0.hasPrefix("casewatch_webhook_spool_depth{") }
+            return !depths.isEmpty && depths.allSatisfy { Double($0.split(separator: " ").last ?? "") == 0 } ? m : nil
+        } ?? (try scrape())
+        func sample(_ name: String, _ sink: String, _ format: String, _ extra: String = "") -> Double? {
+            metrics.split(separator: "\n").first { line in
+                line.hasPrefix(name + "{") && line.contains("sink=\"\(sink)\"") && line.contains("format=\"\(format)\"") && (extra.isEmpty || line.contains(extra))
+            }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        let webhookLines = metrics.split(separator: "\n").filter { $0.contains("webhook") }
+        #expect(sample("casewatch_webhook_dead_letters_total", "ding", "dingtalk") == Double(lineSecrets.count), "\(webhookLines)")
+        #expect(sample("casewatch_webhook_deliveries_total", "plain", "json", "outcome=\"delivered\"") == Double(lineSecrets.count), "\(webhookLines)")
+        #expect(sample("casewatch_webhook_spool_depth", "ding", "dingtalk") == 0, "\(webhookLines)")
+        #expect(sample("casewatch_webhook_rate_limited_total", "ding", "dingtalk") != nil, "declared: \(webhookLines)")
         let logPath = try #require(h.daemon?.stderrPath)
         #expect(h.stop() == 0)
         let log = try String(contentsOfFile: logPath, encoding: .utf8)
