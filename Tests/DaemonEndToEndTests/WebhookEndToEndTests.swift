@@ -136,4 +136,52 @@ import Testing
         #expect(h.stop() == 0)
         #expect(receiver.requests.count == 500)
     }
+
+    /// A 429 with Retry-After: 2 holds the next try back for those 2 seconds (the backoff alone
+    /// would retry after 0.05-0.3 s).
+    @Test func retryAfterIsHonoured() throws {
+        let receiver = try HTTPReceiver()
+        receiver.script([.init(status: 429, body: "slow down", headers: ["Retry-After": "2"])])
+        let h = try Self.numbered("  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json}")
+        try h.start(environment: Self.fastBackoff)
+        try h.journald.log(["numbered line 1"], identifier: "numbers")
+        var times: [Date] = []
+        _ = receiver.await(timeout: 30) { r in
+            if r.count > times.count { times.append(Date()) }
+            return r.count >= 2
+        }
+        try #require(times.count == 2)
+        #expect(times[1].timeIntervalSince(times[0]) >= 1.8, "retried after \(times[1].timeIntervalSince(times[0])) s")
+        #expect(receiver.requests.map(\.text) == [receiver.requests[0].text, receiver.requests[0].text], "the same alert again")
+        #expect(h.stop() == 0)
+    }
+
+    /// A full spool drops the oldest alerts of the lowest severity (here all have one severity:
+    /// the oldest), logs and counts each, and delivers the rest once the receiver is back.
+    @Test func aFullSpoolDropsTheOldestAndSaysSo() throws {
+        let receiver = try HTTPReceiver()
+        try receiver.down()
+        let h = try Self.numbered("  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json}", extra: "spool: {max_bytes: 64KiB}")
+        try h.start(environment: Self.fastBackoff)
+        let total = 150
+        try h.journald.log((1...total).map { "numbered line \($0)" }, identifier: "numbers")
+        let log = { (try? String(contentsOfFile: h.daemon?.stderrPath ?? "", encoding: .utf8)) ?? "" }
+        // Wait until the last line's alert is spooled: the queue file names its event, and the
+        // evictions were logged before it was appended.
+        let queue = h.stateDir + "/spool/hook/queue"
+        let spooled = try WebhookDeliveryTests.poll(timeout: 60) { () -> Bool? in
+            ((try? String(contentsOfFile: queue, encoding: .utf8)) ?? "").contains("numbered line \(total)\"") ? true : nil
+        }
+        try #require(spooled == true)
+        let dropped = log().components(separatedBy: "Spool full, dropped").count - 1
+        #expect(dropped > 0 && dropped < total, "dropped \(dropped)")
+        try receiver.up()
+        let alerts = receiver.await(timeout: 60) { $0.count >= total - dropped }.compactMap(\.json)
+        // The oldest went, except the one the sender has in hand (a request waiting for the
+        // receiver): the rest arrive, in order.
+        let got = alerts.map(Self.number)
+        #expect(got == got.sorted() && got.count == total - dropped && got.last == total, "\(got)")
+        #expect(Set(got).isSuperset(of: (dropped + 2)...total), "\(got)")
+        #expect(h.stop() == 0)
+    }
 }

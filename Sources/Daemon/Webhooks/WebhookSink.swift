@@ -228,7 +228,8 @@ final class WebhookSink: AlertSink, @unchecked Sendable {
                 continue
             }
             let merging = s.format.isChat && !heldBack.isEmpty
-            let batch = spool.first(s.format == .alertmanager ? 64 : merging ? 100 : 1)
+            let batch = spool.take(s.format == .alertmanager ? 64 : merging ? 100 : 1)
+            defer { spool.release() }
             var docs: [AlertDocument] = []
             var unreadable: [WebhookSpool.Entry] = []
             for e in batch {

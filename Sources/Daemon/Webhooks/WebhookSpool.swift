@@ -80,6 +80,23 @@ final class WebhookSpool: @unchecked Sendable {
     var depth: Int { condition.withLock { pending.count } }
     var bytes: Int { condition.withLock { pendingBytes } }
 
+    /// The entries the sender has in hand (a request in flight): evicted last.
+    private var sending: Set<String> = []
+
+    /// The oldest `limit` pending entries, marked as being sent until `finish` or `release`.
+    func take(_ limit: Int) -> [Entry] {
+        condition.withLock {
+            let out = Array(pending.prefix(limit))
+            sending = Set(out.map(\.eventID))
+            return out
+        }
+    }
+
+    /// The entries taken are no longer in hand (the try failed; they stay pending).
+    func release() {
+        condition.withLock { sending.removeAll() }
+    }
+
     /// Whether nothing is pending; only with `condition` held.
     var isEmptyLocked: Bool { pending.isEmpty }
 
@@ -99,10 +116,13 @@ final class WebhookSpool: @unchecked Sendable {
         let entry = Entry(seq: nextSeq, eventID: eventID, alertID: alertID, rank: rank, at: at, record: record)
         var evicted: [Entry] = []
         while pendingBytes + entry.bytes > maxBytes, !pending.isEmpty {
-            // The oldest of the lowest severity; the new entry itself competes too.
-            let lowest = pending.map(\.rank).min()!
+            // The oldest of the lowest severity, not one being sent (unless all are); the new
+            // entry itself competes too.
+            let candidates = pending.indices.filter { !sending.contains(pending[$0].eventID) }
+            let pool = candidates.isEmpty ? Array(pending.indices) : candidates
+            let lowest = pool.map { pending[$0].rank }.min()!
             if entry.rank < lowest { return (false, [entry]) }
-            let i = pending.firstIndex { $0.rank == lowest }!
+            let i = pool.first { pending[$0].rank == lowest }!
             evicted.append(pending[i])
             pendingBytes -= pending[i].bytes
             pendingIDs.remove(pending[i].eventID)
@@ -129,6 +149,7 @@ final class WebhookSpool: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         let set = Set(ids)
+        sending.subtract(set)
         try writeDone(ids, outcome)
         for e in pending where set.contains(e.eventID) {
             pendingBytes -= e.bytes
