@@ -184,4 +184,28 @@ import Testing
         #expect(Set(got).isSuperset(of: (dropped + 2)...total), "\(got)")
         #expect(h.stop() == 0)
     }
+
+    /// SIGTERM while the receiver is down and a request waits for it: a clean exit at once (the
+    /// request is cancelled, not waited for), and the alert goes at the next start.
+    @Test func aStopWhileTheReceiverIsDownKeepsTheAlertForTheNextStart() throws {
+        let receiver = try HTTPReceiver()
+        try receiver.down()
+        let h = try Self.numbered("  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json, timeout: 30s}")
+        try h.start(environment: Self.fastBackoff)
+        try h.journald.log(["numbered line 1"], identifier: "numbers")
+        let queue = h.stateDir + "/spool/hook/queue"
+        let spooled = try WebhookDeliveryTests.poll(timeout: 30) { () -> Bool? in
+            ((try? String(contentsOfFile: queue, encoding: .utf8)) ?? "").contains("numbered line 1") ? true : nil
+        }
+        try #require(spooled == true)
+        let asked = Date()
+        #expect(h.stop() == 0)
+        #expect(Date().timeIntervalSince(asked) < 15, "not held for the request's 30 s timeout")
+        try receiver.up()
+        try h.start(environment: Self.fastBackoff)
+        let got = receiver.await(timeout: 30) { !$0.isEmpty }.compactMap(\.json)
+        #expect(got.map(Self.number) == [1])
+        #expect(h.stop() == 0)
+        #expect(receiver.requests.count == 1, "once")
+    }
 }

@@ -75,7 +75,7 @@ final class WebhookSink: AlertSink, @unchecked Sendable {
         self.backoff = backoff
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count)
-        hostName = String(cString: host)
+        hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         spool = try WebhookSpool(directory: (spoolDirectory as NSString).appendingPathComponent(settings.name), maxBytes: maxBytes)
         client = Self.client(settings)
         loadFiring()
@@ -183,16 +183,19 @@ final class WebhookSink: AlertSink, @unchecked Sendable {
         t.start()
     }
 
-    /// Stops the sender (what is pending stays in the spool for the next start) and waits for an
-    /// exchange in flight, at most its timeout.
+    /// Stops the sender: an exchange in flight is cancelled (a receiver that is down must not
+    /// hold the shutdown for the request's whole timeout); what is pending, that one included,
+    /// stays in the spool for the next start (sent again if the receiver had it: same event_id).
     func stop() {
-        let (started, timeout, client) = spool.condition.withLock {
+        let (started, client) = spool.condition.withLock {
             stopping = true
             spool.condition.broadcast()
-            return (thread != nil, settings.timeout, self.client)
+            return (thread != nil, self.client)
         }
-        if started { _ = finished.wait(timeout: .now() + timeout + 1) }
-        try? client.syncShutdown()
+        let closed = DispatchSemaphore(value: 0)
+        client.shutdown { _ in closed.signal() }
+        if started { _ = finished.wait(timeout: .now() + 2) }
+        _ = closed.wait(timeout: .now() + 2)
     }
 
     private func run() {
