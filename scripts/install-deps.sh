@@ -16,7 +16,9 @@ case "$(uname -m)" in
 esac
 
 # systemd: systemd-journald and systemd-cat, which the journal tests start and use.
-packages=("$want" libpcre2-dev libsystemd-dev zlib1g-dev pkg-config gzip systemd)
+# prometheus-alertmanager: the webhook tests start a real Alertmanager on 127.0.0.1;
+# openssl: an independent HMAC for the DingTalk / Feishu signature test.
+packages=("$want" libpcre2-dev libsystemd-dev zlib1g-dev pkg-config gzip systemd prometheus-alertmanager openssl)
 # Extra packages a caller asks for (the comparison script: ripgrep fail2ban).
 packages+=("$@")
 

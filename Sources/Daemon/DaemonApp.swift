@@ -45,10 +45,11 @@ public final class DaemonApp: @unchecked Sendable {
         let config = try DaemonConfiguration.load(environment.configPath)
         for w in config.warnings { logger.warning("\(w)") }
         sinkFactory = SinkFactory(localeLanguage: environment.localeLanguage, foreground: !Notifier.isActive)
+        let metrics = DaemonMetrics()
+        sinkFactory.webhookContext = (metrics, logger, environment.stateDirectory)
         let generation = try Self.generation(config, environment, sinkFactory)
         let store = try StateStore(directory: environment.stateDirectory ?? config.stateDirectory)
         let state = try store.load()
-        let metrics = DaemonMetrics()
         metrics.buildInfo(version: CasewatchVersion.string, hyperscan: vectorscanVersion, pcre2: pcre2Version)
         metrics.declare(
             sources: [JournalSourceService.sourceName] + (config.sources.kubernetes == nil ? [] : [KubernetesSourceService.sourceName]),
@@ -123,6 +124,7 @@ public final class DaemonApp: @unchecked Sendable {
             try await tasks.waitForAll()
         }
         hub.save()
+        sinkFactory.stopWebhooks()
         logger.info("casewatch stopped", metadata: ["records": "\(hub.records)", "alerts": "\(hub.alerts)"])
     }
 

@@ -50,6 +50,7 @@ extension DaemonConfiguration {
             throw ConfigurationErrors(errors: [ConfigurationError(path: path, line: 0, key: "", message: "YAML: \(error)")])
         }
         if let node { reader.read(node, into: &config) }
+        reader.warnIfReadableByOthers(config)
         config.warnings = reader.warnings
         if !reader.errors.isEmpty { throw ConfigurationErrors(errors: reader.errors.sorted { $0.line < $1.line }) }
         return config
@@ -237,7 +238,8 @@ final class ConfigReader {
             case "sources": readSources(v, into: &config.sources)
             case "sinks": readSinks(v, into: &config.sinks)
             case "metrics": readMetrics(v, into: &config)
-            default: notYet(k, name)  // spool, redact
+            case "spool": readSpool(v, into: &config.spool)
+            default: readRedact(v, into: &config.redact)
             }
         }
         for o in config.patterns.overrides {
@@ -396,7 +398,7 @@ final class ConfigReader {
                 _ = mapping(v, "sinks.journald", allowed: [])
                 s.journald = DaemonConfiguration.JournaldSink()
             default:
-                notYet(k, "sinks.\(name)")
+                readWebhooks(v, into: &s)
             }
         }
     }

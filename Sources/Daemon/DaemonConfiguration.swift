@@ -23,6 +23,10 @@ public struct DaemonConfiguration: Sendable {
     public var sinks = Sinks()
     /// Prometheus metrics over HTTP; nil (the key absent): none served.
     public var metrics: Metrics?
+    /// The webhook sinks' on-disk queues.
+    public var spool = Spool()
+    /// What is masked in the log lines webhooks send.
+    public var redact = Redact()
     /// Warnings to show (deprecated forms), with their file:line.
     public var warnings: [String] = []
     /// The file it was read from.
@@ -83,9 +87,10 @@ public struct DaemonConfiguration: Sendable {
     public struct Sinks: Sendable {
         public var console: Console?
         public var journald: JournaldSink?
+        public var webhooks: [Webhook] = []
         /// The names `overrides[].sinks` may use.
         public var names: [String] {
-            (console == nil ? [] : ["console"]) + (journald == nil ? [] : ["journald"])
+            (console == nil ? [] : ["console"]) + (journald == nil ? [] : ["journald"]) + webhooks.map(\.name)
         }
     }
 
