@@ -32,6 +32,7 @@ public final class DaemonApp: @unchecked Sendable {
     public let logger: Logger
     public let hub: Hub
     public let journal: JournalSourceService
+    public let files: FileSourceService
     /// The metrics listener when `metrics.listen` is set (bound already).
     public let metricsService: MetricsService?
     private let sinkFactory: SinkFactory
@@ -48,12 +49,16 @@ public final class DaemonApp: @unchecked Sendable {
         let state = try store.load()
         let metrics = DaemonMetrics()
         metrics.buildInfo(version: CasewatchVersion.string, hyperscan: vectorscanVersion, pcre2: pcre2Version)
-        metrics.declare(sources: [JournalSourceService.sourceName], kinds: [.journald, .casewatch], sinks: config.sinks.names)
+        metrics.declare(sources: [JournalSourceService.sourceName, FileSourceService.metricsName], kinds: [.journald, .file, .casewatch], sinks: config.sinks.names)
         hub = try Hub(generation: generation, store: store, state: state, metrics: metrics, logger: logger)
         metricsService = try config.metrics.map { try MetricsService(listen: $0, metrics: metrics, logger: logger) }
         journal = JournalSourceService(settings: config.sources.journald, hub: hub, retryDelay: environment.retryDelay, logger: logger)
-        if case .journal(let cursor)? = state.positions[JournalSourceService.sourceName] {
-            try sinkFactory.prepareJournal(after: cursor, directory: config.sources.journald?.directory)
+        files = FileSourceService(settings: config.sources.files, hub: hub, retryDelay: environment.retryDelay, logger: logger)
+        let cursor: String? = if case .journal(let c)? = state.positions[JournalSourceService.sourceName] { c } else { nil }
+        // Followed files' lines read again after a crash: the alerts written since the last save.
+        let since = config.sinks.journald != nil && state.positions.keys.contains { $0.hasPrefix("file:") } ? store.lastSaved.map { $0 - 2 } : nil
+        if cursor != nil || since != nil {
+            try sinkFactory.prepareJournal(after: cursor, since: since, directory: config.sources.journald?.directory)
         }
     }
 
@@ -82,14 +87,14 @@ public final class DaemonApp: @unchecked Sendable {
         let lifecycle = LifecycleService(hub: hub, timeout: config.shutdownTimeout, logger: logger)
         var groupConfig = ServiceGroupConfiguration(
             services: [
-                .init(service: journal), .init(service: timer), .init(service: reload), .init(service: lifecycle),
+                .init(service: journal), .init(service: files), .init(service: timer), .init(service: reload), .init(service: lifecycle),
             ] + (metricsService.map { [.init(service: $0)] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(config.shutdownTimeout * 1000))
         let group = ServiceGroup(configuration: groupConfig)
         logger.info("casewatch started", metadata: [
             "config": "\(environment.configPath)", "patterns": "\(hub.patternCount)",
-            "sources": "\(config.sources.journald == nil ? "none" : "journald")",
+            "sources": "\(([config.sources.journald == nil ? nil : "journald", config.sources.files == nil ? nil : "files"] as [String?]).compactMap { $0 }.joined(separator: ","))",
             "sinks": "\(config.sinks.names.joined(separator: ","))",
             "metrics": "\(config.metrics?.listen ?? "off")",
         ])
@@ -98,6 +103,7 @@ public final class DaemonApp: @unchecked Sendable {
             tasks.addTask {
                 // READY=1 once every source is started (positioned, or retrying and alerting).
                 await self.journal.awaitStarted()
+                await self.files.awaitStarted()
                 Notifier.notify("READY=1\nSTATUS=started")
             }
             try await tasks.waitForAll()
@@ -135,6 +141,7 @@ public final class DaemonApp: @unchecked Sendable {
             logger.warning("metrics changes take effect at the next start")
         }
         if !Self.sameJournal(old.sources.journald, config.sources.journald) { journal.update(config.sources.journald) }
+        files.update(config.sources.files)
         if config.stateDirectory != old.stateDirectory && environment.stateDirectory == nil {
             logger.warning("state_dir changes take effect at the next start")
         }

@@ -324,7 +324,11 @@ final class ConfigReader {
     static let priorities = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
 
     func readSources(_ node: Node, into s: inout DaemonConfiguration.Sources) {
-        for (name, k, v) in mapping(node, "sources", allowed: ["journald", "kubernetes", "files"]) ?? [] {
+        for (name, k, v) in mapping(node, "sources", allowed: ["journald", "kubernetes"] + Self.fileKeys) ?? [] {
+            if Self.fileKeys.contains(name) {
+                readFiles(name, v, into: &s)
+                continue
+            }
             guard name == "journald" else {
                 notYet(k, "sources.\(name)")
                 continue

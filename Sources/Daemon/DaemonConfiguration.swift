@@ -65,6 +65,8 @@ public struct DaemonConfiguration: Sendable {
 
     public struct Sources: Sendable {
         public var journald: Journald?
+        /// `sources.files` and its `files_*` settings (DaemonConfiguration+Files.swift).
+        public var files: Files?
     }
 
     public struct Journald: Sendable {
