@@ -16,7 +16,8 @@ case "$(uname -m)" in
 esac
 
 # systemd: systemd-journald and systemd-cat, which the journal tests start and use.
-packages=("$want" libpcre2-dev libsystemd-dev zlib1g-dev pkg-config gzip systemd)
+# logrotate: the file source's rotation tests run the real one.
+packages=("$want" libpcre2-dev libsystemd-dev zlib1g-dev pkg-config gzip systemd logrotate)
 # Extra packages a caller asks for (the comparison script: ripgrep fail2ban).
 packages+=("$@")
 

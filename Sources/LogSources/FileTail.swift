@@ -45,7 +45,7 @@ public struct FileTailOptions: Sendable {
 
     public init(
         entries: [Entry], maxOpen: Int = 256, partialLineWait: Double = 5, rotateWait: Double = 5, retryDelay: Double = 1,
-        maxLineLength: Int = ChunkedLineReader.defaultMaxLineLength, chunkSize: Int = 256 * 1024, host: String? = nil
+        maxLineLength: Int = ChunkedLineReader.defaultMaxLineLength, chunkSize: Int = 64 * 1024, host: String? = nil
     ) {
         self.entries = entries
         self.maxOpen = max(maxOpen, 1)
@@ -329,6 +329,7 @@ public final class FileTail: @unchecked Sendable {
                 if let since = file.partialSince { next = min(next, since + options.partialLineWait) }
             }
             if let o = f.old.first { next = min(next, o.lastData + options.rotateWait) }
+            if f.old.contains(where: { !$0.atEnd }) || (f.current.map { !$0.atEnd } ?? false) { next = now }
         }
         return next == .infinity ? nil : max(next - now, 0)
     }
@@ -646,7 +647,8 @@ public final class FileTail: @unchecked Sendable {
     /// The rest of the file of `r` (no longer at the path): a sibling in the path's directory
     /// whose name begins with the path's file name and that is the same identity, else one with
     /// the same first bytes and at least `r.offset` of them (a copy, a `.gz`). Queued in `old`.
-    private func findRest(of r: Saved, for f: Follower, excluding: FileKey?, now: Double) {
+    @discardableResult
+    private func findRest(of r: Saved, for f: Follower, excluding: FileKey?, now: Double) -> String? {
         let dir = (f.path as NSString).deletingLastPathComponent
         let name = (f.path as NSString).lastPathComponent
         let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
@@ -666,7 +668,7 @@ public final class FileTail: @unchecked Sendable {
                         if let rest = try? openFile(path, offset: r.offset, lines: r.lines, now: now) {
                             f.old.append(rest)
                             ctx?.handlers.report(.restFound(path: f.path, sibling: path, offset: r.offset))
-                            return
+                            return path
                         }
                     } else {
                         openFiles -= 1
@@ -690,9 +692,51 @@ public final class FileTail: @unchecked Sendable {
         if let path = byFingerprint, let rest = try? openFile(path, offset: r.offset, lines: r.lines, now: now) {
             f.old.append(rest)
             ctx?.handlers.report(.restFound(path: f.path, sibling: path, offset: r.offset))
-            return
+            return path
         }
         if r.offset > 0 { ctx?.handlers.report(.restMissing(path: f.path, offset: r.offset)) }
+        return nil
+    }
+
+    /// copytruncate more than once since the last look: the copies made after `copy` (logrotate
+    /// numbers them `<name>.<n>[.gz]`, the newest 1) hold whole generations never read, read
+    /// from 0, oldest first.
+    private func queueNewerCopies(after copy: String, for f: Follower, now: Double) {
+        let base = f.path + "."
+        guard copy.hasPrefix(base) else { return }
+        var rest = copy.dropFirst(base.count)
+        if rest.hasSuffix(".gz") { rest = rest.dropLast(3) }
+        guard let k = Int(rest), k > 1 else { return }
+        let held = Set((f.old + (f.current.map { [$0] } ?? [])).map { FileKey(device: $0.device, inode: $0.inode) })
+        for j in stride(from: k - 1, through: 1, by: -1) {
+            for candidate in ["\(base)\(j)", "\(base)\(j).gz"] where FileManager.default.fileExists(atPath: candidate) {
+                var st = stat()
+                if stat(candidate, &st) == 0, held.contains(FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) { break }
+                if let file = try? openFile(candidate, offset: 0, lines: 0, now: now) {
+                    file.isCopy = true
+                    f.old.append(file)
+                    ctx?.handlers.report(.restFound(path: f.path, sibling: candidate, offset: 0))
+                }
+                break
+            }
+        }
+    }
+
+    /// The rotated name of `file` among the path's siblings: the same inode, or (compressed
+    /// since) a `.gz` with its fingerprint.
+    private func renamed(_ file: TailedFile, _ f: Follower) -> String? {
+        let dir = (f.path as NSString).deletingLastPathComponent
+        let name = (f.path as NSString).lastPathComponent
+        let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0 != name && $0.hasPrefix(name) }.sorted()
+        for s in siblings {
+            var st = stat()
+            if stat(dir + "/" + s, &st) == 0, UInt64(st.st_ino) == file.inode, UInt64(st.st_dev) == file.device { return dir + "/" + s }
+        }
+        guard file.fingerprint.length > 0 else { return nil }
+        for s in siblings where s.hasSuffix(".gz") {
+            if FileFingerprint.ofGzip(path: dir + "/" + s, length: file.fingerprint.length) == file.fingerprint { return dir + "/" + s }
+        }
+        return nil
     }
 
     // MARK: - Reading
@@ -727,6 +771,9 @@ public final class FileTail: @unchecked Sendable {
                 f.isNew = true
                 if exists {
                     ctx?.handlers.report(.rotated(path: f.path))
+                    // Rotated more than once since the last look: the generations in between
+                    // were renamed (and perhaps compressed) before they were opened.
+                    if let name = renamed(c, f) { queueNewerCopies(after: name, for: f, now: now) }
                     open(f, now: now)
                 }
             } else if !c.isGzip, let size = c.size, size < c.readOffset || c.contentReplaced {
@@ -734,7 +781,11 @@ public final class FileTail: @unchecked Sendable {
                 // perhaps written again). Anything not read yet is in the copy, if there is one.
                 ctx?.handlers.report(.truncated(path: f.path))
                 let r = Saved(c)
-                findRest(of: r, for: f, excluding: FileKey(device: c.device, inode: c.inode), now: now)
+                let before = f.old.count
+                if let copy = findRest(of: r, for: f, excluding: FileKey(device: c.device, inode: c.inode), now: now) {
+                    queueNewerCopies(after: copy, for: f, now: now)
+                }
+                for file in f.old[before...] { file.isCopy = true }
                 c.restart(now: now)
                 ctx?.handlers.record(f.path, c.position)
             }
@@ -746,9 +797,19 @@ public final class FileTail: @unchecked Sendable {
             let nextHasData = (f.current?.size ?? 0) > 0
             let gone = o.links == 0
             let staticCopy = o.isGzip || f.old.count > 1
-            if staticCopy || nextHasData || (gone && o.atEnd && now - o.lastData >= min(1, options.rotateWait)) || now - o.lastData >= options.rotateWait {
+            guard o.atEnd else {
+                // Copies do not grow: the file at the path is read meanwhile, so that its
+                // position and fingerprint are current when it is truncated again.
+                if f.old.allSatisfy(\.isCopy), let c = f.current { try read(c, f, now: now) }
+                return
+            }
+            if staticCopy || nextHasData || (gone && now - o.lastData >= min(1, options.rotateWait)) || now - o.lastData >= options.rotateWait {
                 // One last read: the writer may have written just before moving on.
                 try read(o, f, now: now)
+                if !o.atEnd {
+                    if f.old.allSatisfy(\.isCopy), let c = f.current { try read(c, f, now: now) }
+                    return
+                }
                 try flushPartial(o, f, force: true)
                 remember(o)
                 f.old.removeFirst()
@@ -779,12 +840,16 @@ public final class FileTail: @unchecked Sendable {
         }
     }
 
-    /// Reads `file` to its current end, handing whole lines over.
-    private func read(_ file: TailedFile, _ f: Follower, now: Double) throws {
+    /// Reads `file` towards its end, handing whole lines over: at most `readsPerTurn` reads, so
+    /// that a busy file does not keep the others, and rotations, from being looked at
+    /// (`atEnd` says whether it got there).
+    private func read(_ file: TailedFile, _ f: Follower, now: Double, readsPerTurn: Int = 2) throws {
         let base = buffer.baseAddress!
         let cap = options.maxLineLength
         file.atEnd = false
-        while !isStopped {
+        var reads = 0
+        while !isStopped && reads < readsPerTurn {
+            reads += 1
             var filled = file.pending.count
             if filled > 0 { file.pending.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: filled) } }
             let room = min(options.chunkSize, buffer.count - filled)
@@ -797,8 +862,11 @@ public final class FileTail: @unchecked Sendable {
             }
             if n == 0 {
                 file.atEnd = true
+                // The wait for a partial line's newline starts when there is nothing more to read.
+                if !file.pending.isEmpty && file.partialSince == nil { file.partialSince = Self.now() }
                 break
             }
+            file.partialSince = nil
             recover(f)
             file.lastData = now
             f.lastActive = now
@@ -829,17 +897,16 @@ public final class FileTail: @unchecked Sendable {
             }
             file.offset = origin + UInt64(start)
             file.pending = start < filled ? Array(UnsafeRawBufferPointer(start: base + start, count: filled - start)) : []
-            if file.pending.isEmpty { file.partialSince = nil } else if file.partialSince == nil { file.partialSince = now }
             if !batch.isEmpty {
                 try ctx!.handlers.deliver(batch, f.path)
             }
         }
-        try flushPartial(file, f, force: false)
+        if file.atEnd { try flushPartial(file, f, force: false) }
     }
 
     /// Hands the partial line over once it has waited `partialLineWait` (or now, `force`).
     private func flushPartial(_ file: TailedFile, _ f: Follower, force: Bool) throws {
-        guard !file.pending.isEmpty, let since = file.partialSince, force || Self.now() - since >= options.partialLineWait else { return }
+        guard !file.pending.isEmpty, force || file.partialSince.map({ Self.now() - $0 >= options.partialLineWait }) ?? false else { return }
         batch.removeAll()
         file.lines += 1
         file.offset += UInt64(file.pending.count)

@@ -27,6 +27,9 @@ final class TailedFile {
     var lastData: Double
     /// The read hit the end of the file (or the end of a gzip stream).
     var atEnd = false
+    /// A copy made by copytruncate (static, read to its end): the file at the path may be read
+    /// before it is finished.
+    var isCopy = false
 
     /// Opens `path` for reading at `offset` (after `lines` lines). Throws the `open` error.
     init(path: String, offset: UInt64, lines: Int, now: Double) throws(LogSourceError) {
