@@ -571,7 +571,9 @@ public final class FileTail: @unchecked Sendable {
                     // file first (from a sibling), then this one from its start.
                     f.current = file
                     if file.isGzip { f.complete = false }
-                    findRest(of: r, for: f, excluding: same ? nil : key, now: now)
+                    if let rest = findRest(of: r, for: f, excluding: same ? nil : key, now: now) {
+                        queueWritten(after: rest, for: f, excluding: key, now: now)
+                    }
                     if !f.old.isEmpty || r.key != key { ctx?.handlers.report(.rotated(path: f.path)) }
                     ctx?.handlers.record(f.path, file.position)
                 }
@@ -698,6 +700,35 @@ public final class FileTail: @unchecked Sendable {
         return nil
     }
 
+    /// Rotated more than once while casewatch was down: the path's siblings last written after
+    /// `rest` (the old file found again), oldest first, from 0: generations never read.
+    /// Compressed ones whose first bytes are those of a file in hand are left out.
+    private func queueWritten(after rest: String, for f: Follower, excluding: FileKey, now: Double) {
+        func mtime(_ st: stat) -> Double { Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 }
+        var restStat = stat()
+        guard stat(rest, &restStat) == 0 else { return }
+        let dir = (f.path as NSString).deletingLastPathComponent
+        let name = (f.path as NSString).lastPathComponent
+        var held = Set((f.old + (f.current.map { [$0] } ?? [])).map { FileKey(device: $0.device, inode: $0.inode) })
+        held.insert(excluding)
+        let fingerprints = (f.old + (f.current.map { [$0] } ?? [])).map(\.fingerprint).filter { $0.length > 0 }
+        var later: [(Double, String)] = []
+        for s in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where s != name && s.hasPrefix(name) {
+            let path = dir + "/" + s
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, mtime(st) > mtime(restStat) else { continue }
+            guard !held.contains(FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) else { continue }
+            if s.hasSuffix(".gz"), fingerprints.contains(where: { FileFingerprint.ofGzip(path: path, length: $0.length) == $0 }) { continue }
+            later.append((mtime(st), path))
+        }
+        for (_, path) in later.sorted(by: { $0.0 < $1.0 }) {
+            if let file = try? openFile(path, offset: 0, lines: 0, now: now) {
+                f.old.append(file)
+                ctx?.handlers.report(.restFound(path: f.path, sibling: path, offset: 0))
+            }
+        }
+    }
+
     /// copytruncate more than once since the last look: the copies made after `copy` (logrotate
     /// numbers them `<name>.<n>[.gz]`, the newest 1) hold whole generations never read, read
     /// from 0, oldest first.
@@ -708,10 +739,17 @@ public final class FileTail: @unchecked Sendable {
         if rest.hasSuffix(".gz") { rest = rest.dropLast(3) }
         guard let k = Int(rest), k > 1 else { return }
         let held = Set((f.old + (f.current.map { [$0] } ?? [])).map { FileKey(device: $0.device, inode: $0.inode) })
+        // Only files written after the copy was: other naming schemes (numbers counting up)
+        // put older files there.
+        var copyStat = stat()
+        guard stat(copy, &copyStat) == 0 else { return }
+        let copyTime = Double(copyStat.st_mtim.tv_sec) + Double(copyStat.st_mtim.tv_nsec) / 1e9
         for j in stride(from: k - 1, through: 1, by: -1) {
             for candidate in ["\(base)\(j)", "\(base)\(j).gz"] where FileManager.default.fileExists(atPath: candidate) {
                 var st = stat()
-                if stat(candidate, &st) == 0, held.contains(FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) { break }
+                guard stat(candidate, &st) == 0 else { break }
+                if held.contains(FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) { break }
+                if Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 < copyTime { break }
                 if let file = try? openFile(candidate, offset: 0, lines: 0, now: now) {
                     file.isCopy = true
                     f.old.append(file)
@@ -797,19 +835,11 @@ public final class FileTail: @unchecked Sendable {
             let nextHasData = (f.current?.size ?? 0) > 0
             let gone = o.links == 0
             let staticCopy = o.isGzip || f.old.count > 1
-            guard o.atEnd else {
-                // Copies do not grow: the file at the path is read meanwhile, so that its
-                // position and fingerprint are current when it is truncated again.
-                if f.old.allSatisfy(\.isCopy), let c = f.current { try read(c, f, now: now) }
-                return
-            }
+            guard o.atEnd else { return }
             if staticCopy || nextHasData || (gone && now - o.lastData >= min(1, options.rotateWait)) || now - o.lastData >= options.rotateWait {
                 // One last read: the writer may have written just before moving on.
                 try read(o, f, now: now)
-                if !o.atEnd {
-                    if f.old.allSatisfy(\.isCopy), let c = f.current { try read(c, f, now: now) }
-                    return
-                }
+                if !o.atEnd { return }
                 try flushPartial(o, f, force: true)
                 remember(o)
                 f.old.removeFirst()

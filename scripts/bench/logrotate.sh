@@ -8,10 +8,14 @@
 # on any line alerted twice, or missing (create: any line written; copytruncate: any line
 # present in some file after the run), and prints one line per mode.
 #
-# usage: scripts/bench/logrotate.sh [SECONDS]      (needs the test build: swift build --build-tests)
+# The daemon is the release build (CASEWATCH_BINARY); the suite runs the debug one.
+#
+# usage: scripts/bench/logrotate.sh [SECONDS] [RATE]     (default 60 s, 10000 lines/s)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CASEWATCH_ROTATE_SECONDS="${1:-60}" CASEWATCH_ROTATE_VARIANTS=all
+export CASEWATCH_ROTATE_SECONDS="${1:-60}" CASEWATCH_ROTATE_VARIANTS=all CASEWATCH_ROTATE_RATE="${2:-10000}"
+swift build -c release --product casewatch >&2
+export CASEWATCH_BINARY="$(pwd)/.build/release/casewatch"
 export CASEWATCH_SHARED="${CASEWATCH_SHARED:-$(cd .. && pwd)/shared}"
 swift build --build-tests >&2
 swift test --skip-build --filter 'FileSourceTests/logrotateEverySecond' 2>&1 | grep -E '^logrotate |✘|✔ Test run|failed'
