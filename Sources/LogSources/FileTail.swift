@@ -575,7 +575,8 @@ public final class FileTail: @unchecked Sendable {
                         queueWritten(after: rest, for: f, excluding: key, now: now)
                     }
                     if !f.old.isEmpty || r.key != key { ctx?.handlers.report(.rotated(path: f.path)) }
-                    ctx?.handlers.record(f.path, file.position)
+                    // While earlier files are unfinished the saved position stays theirs.
+                    if f.old.isEmpty { ctx?.handlers.record(f.path, file.position) }
                 }
                 f.resume = nil
             } else {
@@ -593,7 +594,9 @@ public final class FileTail: @unchecked Sendable {
                 }
                 f.isNew = true
                 f.current = file
-                ctx?.handlers.record(f.path, file.position)
+                // While earlier files are unfinished the saved position stays theirs (a crash
+                // then resumes in them, not at the start of this one).
+                if f.old.isEmpty { ctx?.handlers.record(f.path, file.position) }
             }
             recover(f)
             if let c = f.current, !f.parked { ctx?.handlers.report(.following(path: f.path, offset: c.offset)) }
@@ -825,7 +828,7 @@ public final class FileTail: @unchecked Sendable {
                 }
                 for file in f.old[before...] { file.isCopy = true }
                 c.restart(now: now)
-                ctx?.handlers.record(f.path, c.position)
+                if f.old.isEmpty { ctx?.handlers.record(f.path, c.position) }
             }
         }
         // Earlier files first, each to its end.

@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 lines="${1:-2000000}"
 runs="${2:-3}"
-swift build -c release --product casewatch >&2
+# CASEWATCH_SKIP_BUILD=1: use the release binary already built.
+[ -n "${CASEWATCH_SKIP_BUILD:-}" ] || swift build -c release --product casewatch >&2
 casewatch=$(pwd)/.build/release/casewatch
 
 work=$(mktemp -d /tmp/casewatch-bench-files.XXXXXX)

@@ -16,7 +16,8 @@ cd "$(dirname "$0")/../.."
 duration="${1:-1800}"
 rate="${2:-5000}"
 every="${3:-60}"
-swift build -c release --product casewatch >&2
+# CASEWATCH_SKIP_BUILD=1: use the release binary already built.
+[ -n "${CASEWATCH_SKIP_BUILD:-}" ] || swift build -c release --product casewatch >&2
 casewatch=$(pwd)/.build/release/casewatch
 
 . scripts/bench/journal-namespace.sh
