@@ -17,8 +17,9 @@ esac
 
 # systemd: systemd-journald and systemd-cat, which the journal tests start and use.
 # prometheus-alertmanager: the webhook tests start a real Alertmanager on 127.0.0.1;
-# openssl: an independent HMAC for the DingTalk / Feishu signature test.
-packages=("$want" libpcre2-dev libsystemd-dev zlib1g-dev pkg-config gzip systemd prometheus-alertmanager openssl)
+# openssl: an independent HMAC for the DingTalk / Feishu signature test;
+# logrotate: the file source's rotation tests run the real one.
+packages=("$want" libpcre2-dev libsystemd-dev zlib1g-dev pkg-config gzip systemd prometheus-alertmanager openssl logrotate)
 # Extra packages a caller asks for (the comparison script: ripgrep fail2ban).
 packages+=("$@")
 

@@ -200,15 +200,19 @@ public final class AlertBook {
         // per batch, and batches are cut differently when a restarted daemon reads the same
         // records again.
         var extra = ""
+        var firstSeen = event.time
         if !options.dedup {
             extra = "\(event.origin.streamKey)\n\(event.evidence.lineNumber)\n\(event.evidence.line)"
+            // A followed file's line keeps its number when it is read again after a crash, but
+            // not its time (the time it was read): the file, the number and the text name it.
+            if event.origin.kind == .file && event.evidence.lineNumber > 0 { firstSeen = 0 }
         }
         let alert = Alert(
             knownCase: event.knownCase, origin: event.origin, evidence: event.evidence, earlier: event.earlier,
             captures: event.captures, time: event.time, context: event.context, streamValues: event.streamValues,
             supersededBy: specific.map { catalog.cases[$0].id }, explains: explains.map { catalog.cases[$0].id },
             dedupKey: key,
-            alertID: Self.alertID(caseID: event.knownCase.id, dedupKey: key, firstSeen: event.time, extra: extra))
+            alertID: Self.alertID(caseID: event.knownCase.id, dedupKey: key, firstSeen: firstSeen, extra: extra))
         out.append(alert)
         guard options.dedup else { return out }
         opened += 1

@@ -34,6 +34,7 @@ public final class DaemonApp: @unchecked Sendable {
     public let journal: JournalSourceService
     /// The Kubernetes source when `sources.kubernetes` is set.
     public let kubernetes: KubernetesSourceService?
+    public let files: FileSourceService
     /// The metrics listener when `metrics.listen` is set (bound already).
     public let metricsService: MetricsService?
     private let sinkFactory: SinkFactory
@@ -52,11 +53,12 @@ public final class DaemonApp: @unchecked Sendable {
         let state = try store.load()
         metrics.buildInfo(version: CasewatchVersion.string, hyperscan: vectorscanVersion, pcre2: pcre2Version)
         metrics.declare(
-            sources: [JournalSourceService.sourceName] + (config.sources.kubernetes == nil ? [] : [KubernetesSourceService.sourceName]),
-            kinds: [.journald, .casewatch] + (config.sources.kubernetes == nil ? [] : [.kubectl, .events]), sinks: config.sinks.names)
+            sources: [JournalSourceService.sourceName, FileSourceService.metricsName] + (config.sources.kubernetes == nil ? [] : [KubernetesSourceService.sourceName]),
+            kinds: [.journald, .file, .casewatch] + (config.sources.kubernetes == nil ? [] : [.kubectl, .events]), sinks: config.sinks.names)
         hub = try Hub(generation: generation, store: store, state: state, metrics: metrics, logger: logger)
         metricsService = try config.metrics.map { try MetricsService(listen: $0, metrics: metrics, logger: logger) }
         journal = JournalSourceService(settings: config.sources.journald, hub: hub, retryDelay: environment.retryDelay, logger: logger)
+        files = FileSourceService(settings: config.sources.files, hub: hub, retryDelay: environment.retryDelay, logger: logger)
         let hub = self.hub
         kubernetes = config.sources.kubernetes.map { settings in
             // kubectl's discovery and HTTP caches go to casewatch's cache directory (the home
@@ -66,8 +68,11 @@ public final class DaemonApp: @unchecked Sendable {
                 settings: settings, kubectl: KubernetesSourceService.kubectl(for: settings, cacheDirectory: cache), hub: hub,
                 tuning: .init(retryDelay: environment.retryDelay), logger: logger)
         }
-        if case .journal(let cursor)? = state.positions[JournalSourceService.sourceName] {
-            try sinkFactory.prepareJournal(after: cursor, directory: config.sources.journald?.directory)
+        let cursor: String? = if case .journal(let c)? = state.positions[JournalSourceService.sourceName] { c } else { nil }
+        // Followed files' lines read again after a crash: the alerts written since the last save.
+        let since = config.sinks.journald != nil && state.positions.keys.contains { $0.hasPrefix("file:") } ? store.lastSaved.map { $0 - 2 } : nil
+        if cursor != nil || since != nil {
+            try sinkFactory.prepareJournal(after: cursor, since: since, directory: config.sources.journald?.directory)
         }
     }
 
@@ -102,14 +107,14 @@ public final class DaemonApp: @unchecked Sendable {
         let lifecycle = LifecycleService(hub: hub, timeout: config.shutdownTimeout, logger: logger)
         var groupConfig = ServiceGroupConfiguration(
             services: [
-                .init(service: journal), .init(service: timer), .init(service: reload), .init(service: lifecycle),
+                .init(service: journal), .init(service: files), .init(service: timer), .init(service: reload), .init(service: lifecycle),
             ] + (metricsService.map { [.init(service: $0)] } ?? []) + (kubernetes.map { [.init(service: $0)] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(config.shutdownTimeout * 1000))
         let group = ServiceGroup(configuration: groupConfig)
         logger.info("casewatch started", metadata: [
             "config": "\(environment.configPath)", "patterns": "\(hub.patternCount)",
-            "sources": "\([config.sources.journald == nil ? nil : "journald", config.sources.kubernetes == nil ? nil : "kubernetes"].compactMap { $0 }.joined(separator: ","))",
+            "sources": "\(([config.sources.journald == nil ? nil : "journald", config.sources.files == nil ? nil : "files", config.sources.kubernetes == nil ? nil : "kubernetes"] as [String?]).compactMap { $0 }.joined(separator: ","))",
             "sinks": "\(config.sinks.names.joined(separator: ","))",
             "metrics": "\(config.metrics?.listen ?? "off")",
         ])
@@ -118,6 +123,7 @@ public final class DaemonApp: @unchecked Sendable {
             tasks.addTask {
                 // READY=1 once every source is started (positioned, or retrying and alerting).
                 await self.journal.awaitStarted()
+                await self.files.awaitStarted()
                 await self.kubernetes?.awaitStarted()
                 Notifier.notify("READY=1\nSTATUS=started")
             }
@@ -160,6 +166,7 @@ public final class DaemonApp: @unchecked Sendable {
         if config.sources.kubernetes != old.sources.kubernetes {
             logger.warning("sources.kubernetes changes take effect at the next start")
         }
+        files.update(config.sources.files)
         if config.stateDirectory != old.stateDirectory && environment.stateDirectory == nil {
             logger.warning("state_dir changes take effect at the next start")
         }

@@ -326,9 +326,13 @@ final class ConfigReader {
     static let priorities = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
 
     func readSources(_ node: Node, into s: inout DaemonConfiguration.Sources) {
-        for (name, k, v) in mapping(node, "sources", allowed: ["journald", "kubernetes", "files"]) ?? [] {
+        for (name, k, v) in mapping(node, "sources", allowed: ["journald", "kubernetes"] + Self.fileKeys) ?? [] {
             if name == "kubernetes" {
                 s.kubernetes = readKubernetes(v)
+                continue
+            }
+            if Self.fileKeys.contains(name) {
+                readFiles(name, v, into: &s)
                 continue
             }
             guard name == "journald" else {

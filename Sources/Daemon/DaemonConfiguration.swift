@@ -70,6 +70,8 @@ public struct DaemonConfiguration: Sendable {
     public struct Sources: Sendable {
         public var journald: Journald?
         public var kubernetes: Kubernetes?
+        /// `sources.files` and its `files_*` settings (DaemonConfiguration+Files.swift).
+        public var files: Files?
     }
 
     public struct Journald: Sendable {

@@ -254,6 +254,12 @@ public final class Hub: @unchecked Sendable {
     /// The names of the sources with a saved position.
     public var positionNames: [String] { lock.withLock { Array(state.positions.keys) } }
 
+    /// A source is gone for good (a followed file deleted and read to its end): its position
+    /// is dropped at the next save, so the state does not grow with every file ever followed.
+    public func forget(_ source: String) {
+        lock.withLock { if state.positions.removeValue(forKey: source) != nil { dirty = true } }
+    }
+
     /// Writes positions and alert book now.
     public func save() {
         lock.withLock { saveIfDue(force: true) }

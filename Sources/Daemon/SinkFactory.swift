@@ -73,10 +73,11 @@ final class SinkFactory: @unchecked Sendable {
 
     /// Reads back the alerts written to the journal after the saved cursor, so the records read
     /// again after a crash do not write them twice.
-    func prepareJournal(after cursor: String, directory: String?) throws {
+    /// `since` (seconds since the epoch) reaches back further for sources without a cursor.
+    func prepareJournal(after cursor: String?, since: Double? = nil, directory: String?) throws {
         let sink = journal ?? JournaldAlertSink(language: localeLanguage)
         journal = sink
-        sink.alreadyWritten = try JournalSink.eventIDsWritten(after: cursor, since: nil, directory: directory)
+        sink.alreadyWritten = try JournalSink.eventIDsWritten(after: cursor, since: since, directory: directory)
     }
 }
 

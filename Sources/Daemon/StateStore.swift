@@ -32,6 +32,11 @@ public final class StateStore: @unchecked Sendable {
         return state.version == 1 ? state : State()
     }
 
+    /// When the state was last written (its file's modification time), seconds since the epoch.
+    public var lastSaved: Double? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)?.timeIntervalSince1970
+    }
+
     public func save(_ state: State) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -6,8 +6,10 @@ public enum RecordPosition: Sendable, Hashable, Codable {
     case none
     /// The number of the last line read from an input that cannot seek (standard input).
     case line(Int)
-    /// A file: device, inode and the offset just after the record.
-    case file(device: UInt64, inode: UInt64, offset: UInt64)
+    /// A file: device, inode and the offset just after the record; the fingerprint of the file's
+    /// first bytes (to tell a reused inode from the file it was) and the number of lines before
+    /// the offset. Both are optional: positions saved before they existed still decode.
+    case file(device: UInt64, inode: UInt64, offset: UInt64, fingerprint: FileFingerprint? = nil, lines: Int? = nil)
     /// The journal cursor of the record's entry.
     case journal(cursor: String)
     /// A pod log stream: the RFC 3339 timestamp kubectl printed before the line.
