@@ -55,6 +55,23 @@ public struct FileFingerprint: Sendable, Hashable, Codable {
         return buffer.withUnsafeBytes { FileFingerprint(UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
     }
 
+    /// Whether `path` holds a whole gzip stream: its magic bytes, and decompressed to its end
+    /// with no error (a file gzip is still writing ends short).
+    public static func isCompleteGzip(path: String) -> Bool {
+        guard let gz = gzopen(path, "rb") else { return false }
+        defer { gzclose(gz) }
+        guard gzdirect(gz) == 0 else { return false }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { gzread(gz, $0.baseAddress!, UInt32($0.count)) }
+            if n < 0 { return false }
+            if n == 0 { break }
+        }
+        var code: Int32 = 0
+        _ = gzerror(gz, &code)
+        return code == Z_OK
+    }
+
     /// Whether the file's current first bytes are those this fingerprint was made of.
     public func matches(fd: Int32) -> Bool {
         guard let now = Self.of(fd: fd, length: length) else { return length == 0 }

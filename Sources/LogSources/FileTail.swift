@@ -436,6 +436,10 @@ public final class FileTail: @unchecked Sendable {
         // (a rotated sibling matched by the same glob is then not read twice).
         let ordered = found.filter { ctx?.saved($0.0) != nil } + found.filter { ctx?.saved($0.0) == nil }
         for (path, entry) in ordered where followers[path] == nil {
+            // A `.gz` still being written (gzip compressing a rotation) is looked at once gzip
+            // is done with it (its chmod and the removal of the original come after, and rescan):
+            // before that it cannot be told from a file already read, nor read whole.
+            if path.hasSuffix(".gz") && ctx?.saved(path) == nil && !FileFingerprint.isCompleteGzip(path: path) { continue }
             let f = Follower(path: path, start: entry.start, isNew: !firstStart, host: options.host, now: now)
             if let saved = Saved(ctx?.saved(path)) {
                 f.resume = saved

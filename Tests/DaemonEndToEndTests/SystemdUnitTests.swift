@@ -184,6 +184,51 @@ import Testing
         #expect(s["ActiveState"] == "inactive" && s["Result"] == "success", "\(s)")
     }
 
+    /// The Kubernetes source under the unit, as an operator sets it up (README "Kubernetes"): the
+    /// kubeconfig at /etc/casewatch/kubeconfig (the default when it exists), readable through the
+    /// unit's systemd-journal group only, kubectl's caches in the unit's CacheDirectory, no HOME
+    /// and no /root/.kube (ProtectHome=yes hides them), the real kubectl against the test's
+    /// loopback API: a pod's symptom line becomes an alert in the journal naming the pod.
+    @Test(.timeLimit(.minutes(3))) func theKubernetesSourceUnderTheUnit() throws {
+        let kubectl = try #require(KubectlBinaries.path("1.33"), "kubectl.1.33 must be installed beside the kubectl on PATH")
+        let api = try KubeAPIServer()
+        defer { api.stop() }
+        let staging = Paths.root.appendingPathComponent(".build/unit-kube-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: staging) }
+        try api.writeKubeconfig(to: staging.appendingPathComponent("kubeconfig").path)
+
+        let sd = try BootedSystemd()
+        defer { sd.stop() }
+        try sd.sh("make -s -C '\(Paths.root.path)' install CASEWATCH_BIN='\(Paths.casewatch)'")
+        try sd.sh("""
+            install -m 0640 -g systemd-journal '\(staging.path)/kubeconfig' /etc/casewatch/kubeconfig
+            cat > /etc/casewatch/casewatch.yaml <<'EOF'
+            sources:
+              journald: {units: [kubelet.service], identifiers: [kubelet]}
+              kubernetes: {kubectl: \(kubectl), namespaces: [blueking]}
+            sinks:
+              journald: {}
+            EOF
+            """)
+        try sd.sh("systemctl start casewatch.service")
+        let pod = "bk-elastic-elasticsearch-data-0"
+        api.addPod(namespace: "blueking", name: pod, containers: [.init("elasticsearch")])
+        api.appendLog(namespace: "blueking", pod: pod, container: "elasticsearch", [
+            "[2026-11-20T02:12:43,111][WARN ][o.e.d.SeedHostsResolver  ] [\(pod)] failed to resolve host [bk-elastic-elasticsearch-master.blueking.svc.cluster.local]"
+        ])
+        let alert = try #require(
+            try Self.awaitAlert(in: sd, field: "CASE_ID", value: "es-cluster-dns-unresolvable", timeout: 90),
+            "no alert: \(sd.diagnostics("casewatch.service"))")
+        #expect(alert["_SYSTEMD_UNIT"] == "casewatch.service")
+        #expect(alert["K8S_POD"] == pod && alert["K8S_NAMESPACE"] == "blueking" && alert["K8S_CONTAINER"] == "elasticsearch", "\(alert)")
+        // kubectl wrote its discovery cache under the unit's cache directory, nowhere else.
+        let cache = try sd.sh("find /var/cache/private/casewatch /var/cache/casewatch -path '*kubectl*' -name '*.json' 2>/dev/null | head -1")
+        #expect(!cache.isEmpty, "no kubectl cache in the unit's CacheDirectory")
+        #expect(try sd.sh("test -e /root/.kube && echo yes || echo no") == "no\n")
+        try sd.sh("systemctl stop casewatch.service")
+    }
+
     /// `line` in the booted systemd's journal as kubelet's (`systemd-cat -t kubelet`).
     static func kubelet(_ sd: BootedSystemd, _ line: String) throws {
         let r = try sd.run(["/usr/bin/systemd-cat", "-t", "kubelet"], input: Data((line + "\n").utf8))
