@@ -63,7 +63,8 @@ public final class DaemonApp: @unchecked Sendable {
             let cache = (environment.catalog.cacheDirectory ?? (environment.stateDirectory ?? config.stateDirectory)) + "/kubectl"
             return KubernetesSourceService(
                 settings: settings, kubectl: KubernetesSourceService.kubectl(for: settings, cacheDirectory: cache), hub: hub,
-                tuning: .init(retryDelay: environment.retryDelay), logger: logger)
+                tuning: .init(retryDelay: environment.retryDelay), logger: logger,
+                proxySocket: (ProcessInfo.processInfo.environment["RUNTIME_DIRECTORY"] ?? environment.stateDirectory ?? config.stateDirectory) + "/kubectl-proxy.sock")
         }
         if case .journal(let cursor)? = state.positions[JournalSourceService.sourceName] {
             try sinkFactory.prepareJournal(after: cursor, directory: config.sources.journald?.directory)
