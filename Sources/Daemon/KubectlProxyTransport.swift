@@ -20,7 +20,7 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
     private let lock = NSLock()
     private var ready = false
     private var lastError = ""
-    /// Set by tests through the process tree; kept for the log.
+    /// The running proxy's process id (0 before the first start).
     private(set) var pid: Int32 = 0
 
     init(kubectl: Kubectl, socketPath: String, maxStreams: Int, firstBackoff: Double, maxBackoff: Double, logger: Logger) {

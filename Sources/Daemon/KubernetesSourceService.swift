@@ -4,8 +4,9 @@ import LogSources
 import Logging
 import ServiceLifecycle
 
-/// `sources.kubernetes` with `transport: kubectl-logs`: every pod's containers through
-/// `kubectl logs -f --timestamps`, the events and the pod status through `kubectl get --watch`,
+/// `sources.kubernetes`: every pod's containers through `kubectl logs -f --timestamps`, the
+/// events and the pod status through `kubectl get --watch` (`transport: kubectl-logs`), or the
+/// same requests as HTTP through one `kubectl proxy` (`kubectl-proxy`, `KubernetesTransport`),
 /// all with the operator's kubeconfig, so RBAC, proxies, exec credential plugins and contexts
 /// behave as they do by hand.
 ///
