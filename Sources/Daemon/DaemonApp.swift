@@ -66,7 +66,8 @@ public final class DaemonApp: @unchecked Sendable {
             let cache = (environment.catalog.cacheDirectory ?? (environment.stateDirectory ?? config.stateDirectory)) + "/kubectl"
             return KubernetesSourceService(
                 settings: settings, kubectl: KubernetesSourceService.kubectl(for: settings, cacheDirectory: cache), hub: hub,
-                tuning: .init(retryDelay: environment.retryDelay), logger: logger)
+                tuning: .init(retryDelay: environment.retryDelay), logger: logger,
+                proxySocket: (ProcessInfo.processInfo.environment["RUNTIME_DIRECTORY"] ?? environment.stateDirectory ?? config.stateDirectory) + "/kubectl-proxy.sock")
         }
         let cursor: String? = if case .journal(let c)? = state.positions[JournalSourceService.sourceName] { c } else { nil }
         // Followed files' lines read again after a crash: the alerts written since the last save.

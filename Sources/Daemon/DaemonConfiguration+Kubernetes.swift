@@ -46,7 +46,7 @@ extension ConfigReader {
             case "transport":
                 switch string(value, full) {
                 case "kubectl-logs": k.transport = .kubectlLogs
-                case "kubectl-proxy": fail(value, full, "kubectl-proxy is not supported by this version of casewatch yet (use kubectl-logs)")
+                case "kubectl-proxy": k.transport = .kubectlProxy
                 case let raw?: fail(value, full, "expected kubectl-logs or kubectl-proxy, got '\(raw)'")
                 case nil: break
                 }

@@ -4,8 +4,9 @@ import LogSources
 import Logging
 import ServiceLifecycle
 
-/// `sources.kubernetes` with `transport: kubectl-logs`: every pod's containers through
-/// `kubectl logs -f --timestamps`, the events and the pod status through `kubectl get --watch`,
+/// `sources.kubernetes`: every pod's containers through `kubectl logs -f --timestamps`, the
+/// events and the pod status through `kubectl get --watch` (`transport: kubectl-logs`), or the
+/// same requests as HTTP through one `kubectl proxy` (`kubectl-proxy`, `KubernetesTransport`),
 /// all with the operator's kubeconfig, so RBAC, proxies, exec credential plugins and contexts
 /// behave as they do by hand.
 ///
@@ -51,6 +52,8 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
 
     let settings: DaemonConfiguration.Kubernetes
     let kubectl: Kubectl
+    /// How requests reach the API server (`transport`).
+    let transport: any KubernetesTransport
     let hub: Hub
     let tuning: Tuning
     let logger: Logger
@@ -146,9 +149,19 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         }
     }
 
-    public init(settings: DaemonConfiguration.Kubernetes, kubectl: Kubectl, hub: Hub, tuning: Tuning, logger: Logger) {
+    /// `proxySocket`: where `transport: kubectl-proxy` puts the proxy's unix socket.
+    public init(settings: DaemonConfiguration.Kubernetes, kubectl: Kubectl, hub: Hub, tuning: Tuning, logger: Logger, proxySocket: String? = nil) {
         self.settings = settings
         self.kubectl = kubectl
+        switch settings.transport {
+        case .kubectlLogs:
+            transport = KubectlLogsTransport(kubectl: kubectl)
+        case .kubectlProxy:
+            let socket = proxySocket ?? (kubectl.cacheDirectory ?? FileManager.default.temporaryDirectory.path) + "/kubectl-proxy.sock"
+            transport = KubectlProxyTransport(
+                kubectl: kubectl, socketPath: socket, maxStreams: settings.maxStreams,
+                firstBackoff: tuning.firstBackoff, maxBackoff: tuning.maxBackoff, logger: logger)
+        }
         self.hub = hub
         self.tuning = tuning
         self.logger = logger
@@ -185,6 +198,7 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
                     if self.settings.events { group.addTask { await self.watchEvents(namespace: scope) } }
                 }
                 group.addTask { await self.reportGauges() }
+                group.addTask { await self.transport.run() }
                 for await stream in spawns {
                     group.addTask { await self.follow(stream) }
                 }
@@ -195,6 +209,7 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
             self.lock.withLock { self.spawn?.finish() }
             self.slots.releaseAll()
         }
+        await transport.shutdown()
     }
 
     /// Returns once every pod watcher listed the pods once, or failed to and alerts: READY=1
@@ -228,11 +243,8 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
 
     // MARK: - Pods
 
-    private func scopeArguments(_ namespace: String?) -> [String] {
-        var a = namespace.map { ["--namespace", $0] } ?? ["--all-namespaces"]
-        if let s = settings.selector { a += ["--selector", s] }
-        if let n = settings.node { a += ["--field-selector", "spec.nodeName=\(n)"] }
-        return a
+    private func scope(_ namespace: String?) -> KubernetesScope {
+        KubernetesScope(namespace: namespace, selector: settings.selector, node: settings.node)
     }
 
     private func watchPods(namespace: String?, scopes: Int) async {
@@ -241,7 +253,7 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         while !Task.isCancelled {
             let list: Kubectl.Output
             do {
-                list = try await kubectl.run(["get", "pods", "--output", "json"] + scopeArguments(namespace))
+                list = try await transport.listPods(scope(namespace))
             } catch {
                 await failed(KubectlFailure(kind: .other, line: "kubectl cannot be run: \(error)", host: nil), origin: nil)
                 failures += 1
@@ -267,9 +279,7 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
             if !listedOnce { listedOnce = true; watcherListed(scopes) }
             // Then follow the changes (kubectl lists again first: known pods are only updated).
             var splitter = JSONObjectSplitter()
-            let output = try? await kubectl.stream(
-                ["get", "pods", "--watch", "--output-watch-events", "--output", "json"] + scopeArguments(namespace)
-            ) { chunk in
+            let output = try? await transport.watchPods(scope(namespace)) { chunk in
                 var objects: [[String: Any]] = []
                 splitter.feed(chunk) { bytes in
                     if let o = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] { objects.append(o) }
@@ -494,17 +504,13 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         _ = node
     }
 
-    private func logArguments(_ s: StreamState) -> [String] {
-        ["logs", "--namespace", s.namespace, s.pod, "--container", s.container, "--timestamps"]
-    }
-
     /// Reads the previous log if one is due, then follows the current log until kubectl ends,
     /// fails, or the slot is wanted by a waiting stream.
     private func followOnce(_ s: StreamState) async -> Outcome {
         if s.lock.withLock({ s.previousPending }) {
             var reader = LineReader(stream: s, previous: true)
             do {
-                let out = try await kubectl.stream(logArguments(s) + ["--previous"], requestTimeout: kubectl.requestTimeout, timeout: kubectl.requestTimeout * 4) { chunk in
+                let out = try await transport.log(namespace: s.namespace, pod: s.pod, container: s.container, previous: true, since: nil) { chunk in
                     await self.delivery.enqueue(s.source, reader.feed(chunk))
                 }
                 await delivery.enqueue(s.source, reader.finish())
@@ -519,7 +525,6 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
             }
         }
         let since = s.lock.withLock { max(s.deduper.floor, s.deduper.newest) }
-        let args = logArguments(s) + ["--follow", "--since-time=\(KubeTime.format(since))"]
         final class Reader: @unchecked Sendable { var value: LineReader; init(_ v: LineReader) { value = v } }
         let reader = Reader(LineReader(stream: s, previous: false))
         let slice = tuning.slice
@@ -527,7 +532,7 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         let result: (Kubectl.Output?, Error?, Bool) = await withTaskGroup(of: (Kubectl.Output?, Error?, Bool).self) { group in
             group.addTask {
                 do {
-                    let out = try await self.kubectl.stream(args) { chunk in
+                    let out = try await self.transport.log(namespace: s.namespace, pod: s.pod, container: s.container, previous: false, since: since) { chunk in
                         let records = reader.value.feed(chunk)
                         if !records.isEmpty { self.recovered(s) }
                         await self.delivery.enqueue(s.source, records)
@@ -640,10 +645,9 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         var failures = 0
         while !Task.isCancelled {
             var splitter = JSONObjectSplitter()
-            let scope = namespace.map { ["--namespace", $0] } ?? ["--all-namespaces"]
             let output: Kubectl.Output?
             do {
-                output = try await kubectl.stream(["get", "events", "--watch", "--output-watch-events", "--output", "json"] + scope) { chunk in
+                output = try await transport.watchEvents(namespace: namespace) { chunk in
                     var objects: [[String: Any]] = []
                     splitter.feed(chunk) { bytes in
                         if let o = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] { objects.append(o) }

@@ -16,7 +16,8 @@ import Testing
         let pods = Int(env["CASEWATCH_BENCH_PODS"] ?? "") ?? 200
         let rate = Double(env["CASEWATCH_BENCH_RATE"] ?? "") ?? 1000
         let seconds = Double(env["CASEWATCH_BENCH_SECONDS"] ?? "") ?? 30
-        let h = try KubernetesHarness(kubectl: version)
+        let transport = env["CASEWATCH_BENCH_TRANSPORT"] ?? "kubectl-logs"
+        let h = try KubernetesHarness(kubectl: version, transport: transport)
         for i in 1...pods { h.server.addPod(namespace: "load", name: "pod-\(i)", containers: [.init("c")]) }
         try h.configure("max_streams: \(pods)\nevents: false")
         let daemon = try h.start(slice: 60)  // the default time slice (no stream waits here)
@@ -96,7 +97,7 @@ import Testing
         func p(_ q: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] * 1000 }
         let kids = children(daemon.pid).count
         print("""
-            KUBERNETES-BENCH kubectl \(version): \(pods) pods (\(opened) streams open, \(kids) kubectl children), \(Int(rate)) lines/s, \(Int(wall)) s measured
+            KUBERNETES-BENCH \(transport), kubectl \(version): \(pods) pods (\(opened) streams open, \(kids) kubectl children), \(Int(rate)) lines/s, \(Int(wall)) s measured
             KUBERNETES-BENCH daemon RSS MB: max \(String(format: "%.1f", rss.max() ?? 0)), median \(String(format: "%.1f", rss.sorted()[rss.count / 2]))
             KUBERNETES-BENCH kubectl children PSS MB (sum): max \(String(format: "%.0f", pss.max() ?? 0)), per child \(String(format: "%.1f", (pss.max() ?? 0) / Double(max(kids, 1))))
             KUBERNETES-BENCH CPU % of one core: daemon \(String(format: "%.1f", cpu)), kubectl children \(String(format: "%.1f", childCPU))

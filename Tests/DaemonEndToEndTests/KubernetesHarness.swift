@@ -9,6 +9,8 @@ final class KubernetesHarness: @unchecked Sendable {
     let dir: URL
     let notify: NotifySocket
     let kubectl: String
+    /// `transport:` of `sources.kubernetes`.
+    let transport: String
     var daemon: SpawnedProcess?
     /// Every run's standard output, oldest first (a restarted daemon prints to a new file).
     var outputs: [SpawnedProcess] = []
@@ -17,7 +19,8 @@ final class KubernetesHarness: @unchecked Sendable {
     var patternsDir: String { dir.appendingPathComponent("patterns.d").path }
     var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
 
-    init(kubectl version: String) throws {
+    init(kubectl version: String, transport: String = "kubectl-logs") throws {
+        self.transport = transport
         guard let path = KubectlBinaries.path(version) else { throw Failure("kubectl.\(version) is not installed beside kubectl") }
         kubectl = path
         server = try KubeAPIServer()
@@ -49,7 +52,8 @@ final class KubernetesHarness: @unchecked Sendable {
             sources:
               kubernetes:
                 kubeconfig: \(kubeconfig)
-                kubectl: \(kubectl)\(extra)
+                kubectl: \(kubectl)
+                transport: \(transport)\(extra)
 
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
@@ -65,6 +69,7 @@ final class KubernetesHarness: @unchecked Sendable {
         env["LC_ALL"] = nil
         env["CACHE_DIRECTORY"] = nil
         env["STATE_DIRECTORY"] = nil
+        env["RUNTIME_DIRECTORY"] = nil
         env["CASEWATCH_KUBERNETES_SLICE"] = "\(slice)"
         // The benchmark runs a release build (CASEWATCH_BENCH_BINARY); the tests the debug one.
         let binary = ProcessInfo.processInfo.environment["CASEWATCH_BENCH_BINARY"] ?? Paths.casewatch
@@ -96,6 +101,22 @@ final class KubernetesHarness: @unchecked Sendable {
         daemon.signal(SIGKILL)
         daemon.wait()
         for child in children { Foundation.kill(child, SIGKILL) }
+    }
+
+    /// The daemon's `kubectl proxy` child (transport kubectl-proxy), nil while there is none.
+    func proxyPID() -> pid_t? {
+        guard let daemon else { return nil }
+        let pid = daemon.pid
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        for task in tasks {
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+            for child in text.split(separator: " ").compactMap({ pid_t($0) }) {
+                let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(child)/cmdline"))) ?? Data()
+                let args = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                if args.contains("proxy") { return child }
+            }
+        }
+        return nil
     }
 
     /// Every alert printed by every run so far.

@@ -36,8 +36,12 @@ import Testing
         #expect(kubectl.arguments(["get", "pods"], requestTimeout: 30).contains("--cache-dir=/var/cache/casewatch/kubectl"))
     }
 
+    @Test func kubectlProxyTransport() throws {
+        let k = try #require(try DaemonConfiguration.parse("sources:\n  kubernetes: {transport: kubectl-proxy}\n", path: "k.yaml").sources.kubernetes)
+        #expect(k.transport == .kubectlProxy)
+    }
+
     @Test(arguments: [
-        ("sources:\n  kubernetes: {transport: kubectl-proxy}\n", "bad.yaml:2: sources.kubernetes.transport: kubectl-proxy is not supported by this version of casewatch yet (use kubectl-logs)"),
         ("sources:\n  kubernetes: {transport: grpc}\n", "bad.yaml:2: sources.kubernetes.transport: expected kubectl-logs or kubectl-proxy, got 'grpc'"),
         ("sources:\n  kubernetes: {max_streams: 0}\n", "bad.yaml:2: sources.kubernetes.max_streams: expected a whole number of at least 1, got '0'"),
         ("sources:\n  kubernetes: {kubeconfig: kube/config}\n", "bad.yaml:2: sources.kubernetes.kubeconfig: expected an absolute path, got 'kube/config'"),

@@ -968,7 +968,10 @@ public final class KubeAPIServer: @unchecked Sendable {
                     end = true
                     break
                 }
-                cond.wait(until: Date().addingTimeInterval(0.2))
+                // A closed client is noticed within 50 ms: `kubectl proxy` closes a stream and
+                // opens the next one in milliseconds (a new kubectl takes longer to start), and
+                // openLogStreams must not count the closed one meanwhile.
+                cond.wait(until: Date().addingTimeInterval(0.05))
             }
             cond.unlock()
             if end {

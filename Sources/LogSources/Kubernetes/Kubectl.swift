@@ -193,3 +193,11 @@ public struct KubectlError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 }
+
+extension Kubectl.Output {
+    /// An outcome built by another transport (`kubectl proxy`): `stderr` holds the text kubectl
+    /// would have printed, so `KubectlFailure` reads it the same.
+    public init(status: Int32, body: [UInt8] = [], stderr: String, timedOut: Bool = false) {
+        self.init(status: status, stdout: body, stderr: Array(stderr.utf8), truncated: false, timedOut: timedOut)
+    }
+}
