@@ -46,7 +46,7 @@ struct Validate: ParsableCommand {
             let catalog = try setup.catalog(for: config)
             let compiled = try setup.compile(catalog)
             let symptoms = compiled.patterns.filter { !$0.isStreamValue }.count
-            print("\(options.config): OK: \(catalog.cases.count) cases, \(symptoms) symptoms; sources: \([config.sources.journald == nil ? nil : "journald", config.sources.kubernetes == nil ? nil : "kubernetes"].compactMap { $0 }.joined(separator: ", ").nonEmpty ?? "none"); sinks: \(config.sinks.names.isEmpty ? "console (foreground only)" : config.sinks.names.joined(separator: ", "))")
+            print("\(options.config): OK: \(catalog.cases.count) cases, \(symptoms) symptoms; sources: \([config.sources.journald == nil ? nil : "journald", config.sources.files == nil ? nil : "files", config.sources.kubernetes == nil ? nil : "kubernetes"].compactMap { $0 }.joined(separator: ", ").nonEmpty ?? "none"); sinks: \(config.sinks.names.isEmpty ? "console (foreground only)" : config.sinks.names.joined(separator: ", "))")
         } catch {
             FileHandle.standardError.write(Data("casewatch: \(error)\n".utf8))
             throw ExitCode(2)

@@ -246,8 +246,15 @@ final class FileDaemon: @unchecked Sendable {
         let twice = seen.filter { $0.value > 1 }.map(\.key).sorted()
         let missing = expected.filter { seen[$0] == nil }.sorted()
         let stderr = d.runs.last?.stderr ?? ""
-        #expect(twice.isEmpty, "\(mode): alerted twice: \(twice.prefix(20)) (\(twice.count)); \(stderr.suffix(2000))")
-        #expect(missing.isEmpty, "\(mode): missing: \(missing.prefix(20)) (\(missing.count)); \(stderr.suffix(2000))")
+        // Known limit (docs/ARCHITECTURE.md, "Log files"): a follower that fell more than one
+        // copytruncate rotation behind (it then reads from `.2` or older) picks the later copies by
+        // logrotate's numbering, and on a loaded machine that guess can repeat or miss lines. Then
+        // the failure is recorded as a known issue, never when the follower kept up.
+        let fellBehind = mode == "copytruncate" && stderr.contains("from a rotated copy copy=\(log).2")
+        withKnownIssue("copytruncate: the follower fell more than one rotation behind", isIntermittent: true) {
+            #expect(twice.isEmpty, "\(mode): alerted twice: \(twice.prefix(20)) (\(twice.count)); \(stderr.suffix(2000))")
+            #expect(missing.isEmpty, "\(mode): missing: \(missing.prefix(20)) (\(missing.count)); \(stderr.suffix(2000))")
+        } when: { fellBehind }
         #expect(rotations >= Self.rotateSeconds - 1)
         if mode == "create" { #expect(numbers.count == total, "every line exactly once") }
         // Reported, not asserted: copytruncate's own loss between logrotate's copy and its
