@@ -15,6 +15,19 @@ public final class FileSourceService: Service, @unchecked Sendable {
     public static let metricsName = "files"
     /// The hub's name for a followed path's position.
     public static func sourceName(_ path: String) -> String { "file:" + path }
+    /// The hub's name for the mark that a configured entry (`sources.files[].path`) was followed
+    /// once: after that, `start: end` no longer applies to it, across restarts too (a file that
+    /// appeared while casewatch was down, with no position of its own, is read from its start).
+    public static func startedName(_ entryPath: String) -> String { "files-started:" + entryPath }
+
+    /// Whether an entry was followed by an earlier run: its mark, or a saved position of a file
+    /// it names (state saved before the mark existed).
+    static func startedBefore(_ entry: FileTailOptions.Entry, hub: Hub) -> Bool {
+        if hub.position(of: startedName(entry.path)) != nil { return true }
+        return hub.positionNames.contains { name in
+            name.hasPrefix("file:") && fnmatch(entry.path, String(name.dropFirst(5)), FNM_PATHNAME) == 0
+        }
+    }
 
     private let hub: Hub
     private let logger: Logger
@@ -122,6 +135,7 @@ public final class FileSourceService: Service, @unchecked Sendable {
                 do {
                     try tail.run(
                         saved: { hub.position(of: Self.sourceName($0)) },
+                        startedBefore: { Self.startedBefore($0, hub: hub) },
                         handlers: FileTail.Handlers(
                             deliver: { batch, path in
                                 self.lock.withLock { self.deliverSince = Date().timeIntervalSince1970 }
@@ -135,7 +149,14 @@ public final class FileSourceService: Service, @unchecked Sendable {
                             forget: { path in hub.forget(Self.sourceName(path)) },
                             report: { event in
                                 Self.handle(event, logger, hub)
-                                if case .started = event { self.markStarted() }
+                                if case .started = event {
+                                    // Every file present is positioned (and its position saved):
+                                    // from now on a file without a position is new.
+                                    for entry in options.entries where hub.position(of: Self.startedName(entry.path)) == nil {
+                                        hub.record(.line(0), of: Self.startedName(entry.path))
+                                    }
+                                    self.markStarted()
+                                }
                             }))
                     continuation.resume(returning: .stopped)
                 } catch {

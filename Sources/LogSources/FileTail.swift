@@ -184,13 +184,18 @@ public final class FileTail: @unchecked Sendable {
     public private(set) var openFiles = 0
 
     /// Follows until `stop()`. `saved` gives a path's saved position (nil: never followed).
-    public func run(saved: @escaping (String) -> RecordPosition?, handlers: Handlers) throws {
+    /// `startedBefore` says whether an entry was followed by an earlier run (persisted by the
+    /// owner): its files without a saved position appeared since, and are read from their
+    /// start whatever `start` says. nil: only files with a saved position count as followed.
+    public func run(
+        saved: @escaping (String) -> RecordPosition?, startedBefore: ((FileTailOptions.Entry) -> Bool)? = nil, handlers: Handlers
+    ) throws {
         inotify = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard inotify >= 0 else {
             let e = errno
             throw LogSourceError(.open, source: "inotify", "Failed to start inotify: \(String(cString: strerror(e)))", errno: e)
         }
-        ctx = Context(handlers: handlers, saved: saved)
+        ctx = Context(handlers: handlers, saved: saved, startedBefore: startedBefore ?? { _ in false })
         defer { ctx = nil }
         updateWatches()
         discover(firstStart: true)
@@ -264,6 +269,7 @@ public final class FileTail: @unchecked Sendable {
     struct Context {
         var handlers: Handlers
         var saved: (String) -> RecordPosition?
+        var startedBefore: (FileTailOptions.Entry) -> Bool
     }
 
     private var ctx: Context?
@@ -440,10 +446,16 @@ public final class FileTail: @unchecked Sendable {
             // is done with it (its chmod and the removal of the original come after, and rescan):
             // before that it cannot be told from a file already read, nor read whole.
             if path.hasSuffix(".gz") && ctx?.saved(path) == nil && !FileFingerprint.isCompleteGzip(path: path) { continue }
-            let f = Follower(path: path, start: entry.start, isNew: !firstStart, host: options.host, now: now)
+            // `start` applies only to files present when the entry is first followed: after that
+            // (in this run or an earlier one) a file without a saved position is new.
+            let seenBefore = !firstStart || (ctx?.startedBefore(entry) ?? false)
+            let f = Follower(path: path, start: entry.start, isNew: seenBefore, host: options.host, now: now)
             if let saved = Saved(ctx?.saved(path)) {
                 f.resume = saved
-                f.isNew = false
+                // Followed before: whatever file the path names after the saved one is new,
+                // read from 0 (also when the path is missing now, between a rotation's rename
+                // and its create).
+                f.isNew = true
             } else if let known = knownIdentity(path) {
                 // Another name of a file already read (a rename within the glob, a compressed
                 // copy): resume where it was left, or skip it while another follower reads it.
@@ -541,7 +553,9 @@ public final class FileTail: @unchecked Sendable {
             // Not there (yet): a saved position's file may be among rotated siblings.
             if let r = f.resume {
                 f.resume = nil
-                findRest(of: r, for: f, excluding: nil, now: now)
+                if let rest = findRest(of: r, for: f, excluding: nil, now: now) {
+                    queueWritten(after: rest, for: f, excluding: nil, now: now)
+                }
             }
             return
         }
@@ -552,11 +566,15 @@ public final class FileTail: @unchecked Sendable {
         }
         f.waitingForSlot = false
         do throws(LogSourceError) {
-            let key = FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
             if let r = f.resume {
                 let file = try openFile(f.path, offset: 0, lines: 0, now: now)
-                let same = r.key == key && (r.fingerprint.map { fp in file.isGzip ? fp == FileFingerprint.ofGzip(path: f.path, length: fp.length) : fp.matches(fd: file.fd) } ?? true)
-                if same && (file.isGzip || UInt64(st.st_size) >= r.offset || r.offset == UInt64.max) {
+                // The identity and size of the file opened, not of the one `stat` saw: a rotation
+                // in between would otherwise take the new file for the saved one, and leave the
+                // saved one out of the search for its rest.
+                let key = FileKey(device: file.device, inode: file.inode)
+                let size = file.size ?? UInt64(st.st_size)
+                let same = r.key == key && (r.fingerprint.map { fp in file.isGzip ? fp == FileFingerprint.ofGzip(path: "/proc/self/fd/\(file.fd)", length: fp.length) : fp.matches(fd: file.fd) } ?? true)
+                if same && (file.isGzip || size >= r.offset || r.offset == UInt64.max) {
                     if r.offset == UInt64.max || (file.isGzip && r.offset > 0 && gzAtEnd(file, r.offset)) {
                         // A compressed copy of what was read, or a gzip read to its end.
                         file.offset = r.offset == UInt64.max ? 0 : r.offset
@@ -707,25 +725,32 @@ public final class FileTail: @unchecked Sendable {
         return nil
     }
 
-    /// Rotated more than once while casewatch was down: the path's siblings last written after
-    /// `rest` (the old file found again), oldest first, from 0: generations never read.
+    /// Rotated more than once while casewatch was down, or since the last look: the path's
+    /// siblings last written after `rest` (the old file), oldest first, from 0: generations
+    /// never read.
     /// Compressed ones whose first bytes are those of a file in hand are left out.
-    private func queueWritten(after rest: String, for f: Follower, excluding: FileKey, now: Double) {
+    private func queueWritten(after rest: String, for f: Follower, excluding: FileKey?, now: Double) {
         func mtime(_ st: stat) -> Double { Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 }
         var restStat = stat()
         guard stat(rest, &restStat) == 0 else { return }
         let dir = (f.path as NSString).deletingLastPathComponent
         let name = (f.path as NSString).lastPathComponent
         var held = Set((f.old + (f.current.map { [$0] } ?? [])).map { FileKey(device: $0.device, inode: $0.inode) })
-        held.insert(excluding)
-        let fingerprints = (f.old + (f.current.map { [$0] } ?? [])).map(\.fingerprint).filter { $0.length > 0 }
+        if let excluding { held.insert(excluding) }
+        // First bytes of the files in hand and of those read to their end: a `.gz` of one of
+        // them is a compressed copy of what was read.
+        let fingerprints = Set(((f.old + (f.current.map { [$0] } ?? [])).map(\.fingerprint) + finished.values.compactMap(\.fingerprint)).filter { $0.length > 0 })
+        let lengths = Set(fingerprints.map(\.length))
         var later: [(Double, String)] = []
         for s in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where s != name && s.hasPrefix(name) {
             let path = dir + "/" + s
             var st = stat()
             guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, mtime(st) > mtime(restStat) else { continue }
-            guard !held.contains(FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) else { continue }
-            if s.hasSuffix(".gz"), fingerprints.contains(where: { FileFingerprint.ofGzip(path: path, length: $0.length) == $0 }) { continue }
+            let key = FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            // Held, or read to its end already (a file rotated before it was ever written, whose
+            // mtime is its creation, is older than the last writes of the one before it).
+            guard !held.contains(key), finished[key] == nil else { continue }
+            if s.hasSuffix(".gz"), lengths.contains(where: { FileFingerprint.ofGzip(path: path, length: $0).map(fingerprints.contains) ?? false }) { continue }
             later.append((mtime(st), path))
         }
         for (_, path) in later.sorted(by: { $0.0 < $1.0 }) {
@@ -814,11 +839,18 @@ public final class FileTail: @unchecked Sendable {
                 f.old.append(c)
                 f.current = nil
                 f.isNew = true
+                if exists { ctx?.handlers.report(.rotated(path: f.path)) }
+                // Rotated more than once since the last look (a busy follower looks between
+                // reads of up to `chunkSize` bytes, each handed to the sinks first), perhaps
+                // caught between a rename and a create: the generations in between were renamed
+                // (and perhaps compressed) before they were opened. logrotate's numbering
+                // (newest 1), then any other (numbers or dates counting up: the siblings written
+                // after this file).
+                if let name = renamed(c, f) {
+                    queueNewerCopies(after: name, for: f, now: now)
+                    queueWritten(after: name, for: f, excluding: nil, now: now)
+                }
                 if exists {
-                    ctx?.handlers.report(.rotated(path: f.path))
-                    // Rotated more than once since the last look: the generations in between
-                    // were renamed (and perhaps compressed) before they were opened.
-                    if let name = renamed(c, f) { queueNewerCopies(after: name, for: f, now: now) }
                     open(f, now: now)
                 }
             } else if !c.isGzip, let size = c.size, size < c.readOffset || c.contentReplaced {

@@ -311,9 +311,9 @@ final class FileDaemon: @unchecked Sendable {
             try h.start()
         }
         writer.wait()
-        // 45 s: the whole run takes ~10 s when nothing is lost; the known issue below must not
-        // cost the suite minutes.
-        let alerts = try h.awaitAlerts(count: total, timeout: 45) { $0["CASE_ID"] == "test-every-line" }
+        // Returns as soon as every line is alerted (~10 s); the deadline only matters when some
+        // are missing, and leaves a loaded machine time to catch up.
+        let alerts = try h.awaitAlerts(count: total, timeout: 120) { $0["CASE_ID"] == "test-every-line" }
             .filter { $0["CASE_ID"] == "test-every-line" }
         var seen: [Int: Int] = [:]
         for a in alerts {
@@ -322,15 +322,9 @@ final class FileDaemon: @unchecked Sendable {
         }
         let missing = (1...total).filter { seen[$0] == nil }
         let twice = seen.filter { $0.value > 1 }.map(\.key).sorted()
-        // KNOWN BUG (open, issue #12): a restart that lands right after a rotation sometimes
-        // loses the lines written while the daemon was down (about 1,500 of 12,000, one
-        // contiguous range across the rotation); not yet found. Recorded as a known issue so
-        // that it shows in every run; nothing is ever alerted twice (asserted strictly below).
-        withKnownIssue("lines written across a rotation while the daemon was down can be lost", isIntermittent: true) {
-            #expect(missing.isEmpty, "lost: \(missing.prefix(20)) (\(missing.count)); daemon: \(h.daemon?.stderr.suffix(3000) ?? "")")
-            // The writer may finish its last 10 ms slice past `total`: those lines count too.
-            #expect(seen.keys.filter { (1...total).contains($0) }.count == total)
-        }
+        #expect(missing.isEmpty, "lost: \(missing.prefix(20)) (\(missing.count)); daemon: \(h.daemon?.stderr.suffix(3000) ?? "")")
+        // The writer may finish its last 10 ms slice past `total`: those lines count too.
+        #expect(seen.keys.filter { (1...total).contains($0) }.count == total)
         #expect(twice.isEmpty, "alerted twice: \(twice.prefix(20)) (\(twice.count))")
         #expect(h.stop() == 0)
     }

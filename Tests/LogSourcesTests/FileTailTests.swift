@@ -16,7 +16,7 @@ final class TailRun: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private(set) var error: Error?
 
-    init(_ options: FileTailOptions, saved: [String: RecordPosition] = [:]) {
+    init(_ options: FileTailOptions, saved: [String: RecordPosition] = [:], startedBefore: Bool = false) {
         tail = FileTail(options: options)
         positions = saved
         let snapshot = saved
@@ -24,6 +24,7 @@ final class TailRun: @unchecked Sendable {
             do {
                 try tail.run(
                     saved: { snapshot[$0] },
+                    startedBefore: { _ in startedBefore },
                     handlers: FileTail.Handlers(
                         deliver: { batch, path in
                             let records = batch.records
@@ -263,6 +264,53 @@ final class TailRun: @unchecked Sendable {
         #expect(third.await { $0.texts.count >= 10 })
         #expect(third.texts == (21...30).map { "line \($0)" })
         _ = third.stop()
+    }
+
+    /// Restarted after two rotations, between the last one's rename and its create (the path
+    /// is missing): the rest of the saved file, the generation never read, then the file
+    /// created at the path afterwards from its start (a saved position means `start: end` no
+    /// longer applies), each line once.
+    @Test func restartWhileThePathIsMissingReadsEveryGenerationAndTheNextFileFromZero() throws {
+        try append("m.log", numbered(1...5))
+        let first = TailRun(options("m.log", start: .end))
+        #expect(first.await { $0.started })
+        let saved = first.stop()
+        try append("m.log", numbered(6...10))
+        try FileManager.default.moveItem(atPath: path("m.log"), toPath: path("m.log.1"))
+        try append("m.log", numbered(11...20))
+        try FileManager.default.moveItem(atPath: path("m.log"), toPath: path("m.log.2"))
+        // Written 1 s apart: writes a few ms apart can share one mtime (the kernel clock ticks).
+        let t = Date()
+        try FileManager.default.setAttributes([.modificationDate: t.addingTimeInterval(-2)], ofItemAtPath: path("m.log.1"))
+        try FileManager.default.setAttributes([.modificationDate: t.addingTimeInterval(-1)], ofItemAtPath: path("m.log.2"))
+        let second = TailRun(options("m.log", start: .end), saved: saved)
+        #expect(second.await { $0.started })
+        try append("m.log", numbered(21...30))
+        #expect(second.await { $0.texts.count >= 25 })
+        #expect(second.texts == (6...30).map { "line \($0)" })
+        _ = second.stop()
+    }
+
+    /// A file that appeared while casewatch was down, under an entry followed before (no
+    /// position of its own): read from its start, not from its end as at the first start.
+    @Test func aFileThatAppearedWhileDownIsReadFromItsStartDespiteStartEnd() throws {
+        try append("d1.log", numbered(1...3))
+        let first = TailRun(options("d*.log", start: .end))
+        #expect(first.await { $0.started })
+        let saved = first.stop()
+        try append("d2.log", numbered(4...6))
+        let second = TailRun(options("d*.log", start: .end), saved: saved, startedBefore: true)
+        #expect(second.await { $0.texts.count >= 3 })
+        #expect(second.texts == (4...6).map { "line \($0)" })
+        _ = second.stop()
+        // Without the mark (a first start), `start: end` applies to it.
+        try append("d3.log", numbered(7...8))
+        let fresh = TailRun(options("d3.log", start: .end))
+        #expect(fresh.await { $0.started })
+        try append("d3.log", numbered(9...9))
+        #expect(fresh.await { $0.texts.count >= 1 })
+        #expect(fresh.texts == ["line 9"])
+        _ = fresh.stop()
     }
 
     @Test func aGlobNamingGzipFilesReadsOnlyThoseNeverSeenUncompressed() throws {
