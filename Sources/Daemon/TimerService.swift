@@ -31,8 +31,9 @@ public final class TimerService: Service, @unchecked Sendable {
 
     public func run() async throws {
         // A new alert may resolve earlier than the timer's next wake-up: the hub says so.
-        let (opened, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        hub.onWakeNeeded = { continuation.yield() }
+        // Not a task group racing a Task.sleep against an AsyncStream: that leaked (Wakeup).
+        let wakeup = Wakeup()
+        hub.onWakeNeeded = { wakeup.signal() }
         defer { hub.onWakeNeeded = nil }
         // The next ping is due half an interval after the last one, however often an opened
         // alert wakes the loop in between.
@@ -48,12 +49,7 @@ public final class TimerService: Service, @unchecked Sendable {
             let delay = wake == .infinity ? nil : max(wake - Date().timeIntervalSince1970, 0.001)
             do {
                 try await cancelWhenGracefulShutdown {
-                    await withTaskGroup(of: Void.self) { group in
-                        if let delay { group.addTask { try? await Task.sleep(for: .seconds(delay)) } }
-                        group.addTask { for await _ in opened { return } }
-                        await group.next()
-                        group.cancelAll()
-                    }
+                    await wakeup.wait(seconds: delay)
                     try Task.checkCancellation()
                 }
             } catch {

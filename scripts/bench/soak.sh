@@ -11,6 +11,8 @@
 #
 # usage: scripts/bench/soak.sh [SECONDS] [RATE] [SAMPLE_SECONDS]
 #        (default 1800 s, 5000 lines/s, a sample every 60 s); needs root (unshare, nsenter)
+# SOAK_SOURCES=journald or files: only that source and its writer (RATE/2 lines/s), to tell
+# which one a growth comes from. CASEWATCH_BIN: the binary to run (default the release build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration="${1:-1800}"
@@ -18,7 +20,8 @@ rate="${2:-5000}"
 every="${3:-60}"
 # CASEWATCH_SKIP_BUILD=1: use the release binary already built.
 [ -n "${CASEWATCH_SKIP_BUILD:-}" ] || swift build -c release --product casewatch >&2
-casewatch=$(pwd)/.build/release/casewatch
+casewatch=${CASEWATCH_BIN:-$(pwd)/.build/release/casewatch}
+sources="${SOAK_SOURCES:-journald,files}"
 
 . scripts/bench/journal-namespace.sh
 # journal-namespace.sh's cleanup removes $work; the daemon and writers go first.
@@ -35,9 +38,8 @@ log="$work/logs/app.log"
 cat >"$work/casewatch.yaml" <<YAML
 state_dir: $work/state
 sources:
-  journald: {identifiers: [kubelet]}
-  files:
-    - {path: $log}
+$(case ",$sources," in *,journald,*) echo "  journald: {identifiers: [kubelet]}";; esac)
+$(case ",$sources," in *,files,*) printf '  files:\n    - {path: %s}\n' "$log";; esac)
 sinks:
   journald: {}
 YAML
@@ -53,7 +55,7 @@ nsenter --target "$holder" --mount -- "$casewatch" run --config "$work/casewatch
     </dev/null >"$work/run.out" 2>"$work/run.err" 3>&- &
 daemon=$!
 soak_pids+=("$daemon")
-until grep -q "Following files" "$work/run.err"; do sleep 0.1; done
+until grep -q "casewatch started" "$work/run.err"; do sleep 0.1; done
 
 # The writers: RATE/2 lines/s each, in 100 ms slices.
 writer=$(cat <<'PY'
@@ -87,20 +89,26 @@ while True:
     time.sleep(0.1)
 PY
 )
+case ",$sources," in *,journald,*)
 python3 -c "$writer" - $((rate / 2)) | nsenter --target "$holder" --mount -- systemd-cat -t kubelet 3>&- &
-soak_pids+=($!)
+soak_pids+=($!) ;; esac
+case ",$sources," in *,files,*)
 python3 -c "$writer" "$log" $((rate / 2)) 3>&- &
 soak_pids+=($!)
 ( while sleep 60; do /usr/sbin/logrotate -f -s "$work/logrotate.state" "$work/logrotate.conf" || true; done ) 3>&- &
-soak_pids+=($!)
+soak_pids+=($!) ;; esac
 
 hz=$(getconf CLK_TCK)
 ticks() { awk '{ print $14 + $15 }' "/proc/$daemon/stat"; }
 rss() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$daemon/status"; }
+# RssAnon: the heap. RSS also counts the journal files sd-journal maps (tmpfs, RssShmem), which
+# grow until journald rotates its file: not a leak.
+anon() { awk '/^RssAnon/ { printf "%.1f", $2 / 1024 }' "/proc/$daemon/status"; }
 fds() { ls "/proc/$daemon/fd" | wc -l; }
 echo "load: $rate lines/s ($((rate / 2)) journald, $((rate / 2)) file, logrotate every 60 s), $duration s, a sample every $every s" >&2
-echo "| minute | RSS MB | CPU % of one core | open fds | alerts in the journal |"
-echo "|---:|---:|---:|---:|---:|"
+echo "work: $work (sources: $sources, daemon pid $daemon)" >&2
+echo "| minute | RSS MB | anon MB | CPU % of one core | open fds | alerts in the journal |"
+echo "|---:|---:|---:|---:|---:|---:|"
 elapsed=0
 before=$(ticks)
 while [ "$elapsed" -lt "$duration" ]; do
@@ -111,6 +119,6 @@ while [ "$elapsed" -lt "$duration" ]; do
     cpu=$(echo "scale=1; 100 * ($now - $before) / $hz / $every" | bc)
     before=$now
     alerts=$(journalctl -D "$dir" SYSLOG_IDENTIFIER=casewatch -o cat 2>/dev/null | wc -l)
-    echo "| $((elapsed / 60)) | $(rss) | $cpu | $(fds) | $alerts |"
+    echo "| $(awk -v e=$elapsed 'BEGIN { printf "%g", e / 60 }') | $(rss) | $(anon) | $cpu | $(fds) | $alerts |"
 done
 grep -E '^<[0-3]>' "$work/run.err" | sort | uniq -c | head -20 >&2 || true
