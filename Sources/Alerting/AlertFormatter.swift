@@ -147,16 +147,17 @@ public struct AlertRecord: Encodable {
         var line: String
         var truncated_at: Int?
     }
-    struct OriginRecord: Encodable {
-        var kind: String
-        var host: String?
-        var namespace: String?
-        var pod: String?
-        var container: String?
-        var node: String?
-        var unit: String?
-        var identifier: String?
-        var file: String?
+    /// Where the alert comes from; also read back from the webhook spool (AlertDocument).
+    public struct OriginRecord: Codable, Sendable {
+        public var kind: String
+        public var host: String?
+        public var namespace: String?
+        public var pod: String?
+        public var container: String?
+        public var node: String?
+        public var unit: String?
+        public var identifier: String?
+        public var file: String?
     }
     struct KnowledgeBase: Encodable {
         var seed: String

@@ -11,17 +11,7 @@ struct AlertDocument: Decodable, Sendable {
         var zh: String
         subscript(_ l: Language) -> String { l == .zh ? zh : en }
     }
-    struct OriginRecord: Decodable, Sendable {
-        var kind: String
-        var host: String?
-        var namespace: String?
-        var pod: String?
-        var container: String?
-        var node: String?
-        var unit: String?
-        var identifier: String?
-        var file: String?
-    }
+    typealias OriginRecord = AlertRecord.OriginRecord
     struct Line: Decodable, Sendable {
         var symptom: String
         var line_number: Int
