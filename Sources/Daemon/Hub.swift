@@ -257,7 +257,7 @@ public final class Hub: @unchecked Sendable {
     /// A source is gone for good (a followed file deleted and read to its end): its position
     /// is dropped at the next save, so the state does not grow with every file ever followed.
     public func forget(_ source: String) {
-        lock.withLock { if state.positions.removeValue(forKey: source) != nil { dirty = true } }
+        forgetPositions { $0 == source }
     }
 
     /// Writes positions and alert book now.
