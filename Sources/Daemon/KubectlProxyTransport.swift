@@ -3,6 +3,7 @@ import Foundation
 import LogSources
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 
 /// `transport: kubectl-proxy`: ONE `kubectl proxy` on a private unix socket (the operator's
@@ -17,13 +18,17 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
     let firstBackoff: Double
     let maxBackoff: Double
     let client: HTTPClient
+    private let group: MultiThreadedEventLoopGroup
+    /// Batches the loop's wake-ups for the followed logs (`ReadPacer`).
+    let pacer: ReadPacer
     private let lock = NSLock()
     private var ready = false
     private var lastError = ""
     /// The running proxy's process id (0 before the first start).
     private(set) var pid: Int32 = 0
 
-    init(kubectl: Kubectl, socketPath: String, maxStreams: Int, firstBackoff: Double, maxBackoff: Double, logger: Logger) {
+    init(kubectl: Kubectl, socketPath: String, maxStreams: Int, firstBackoff: Double, maxBackoff: Double, readInterval: Double, logger: Logger) {
+        pacer = ReadPacer(interval: readInterval)
         self.kubectl = kubectl
         self.socketPath = socketPath
         self.logger = logger
@@ -35,7 +40,12 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxStreams + 16)
         configuration.timeout = .init(connect: .seconds(5), read: nil)
         configuration.decompression = .disabled
-        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        // One event loop of its own: every connection and every request's callbacks on the same
+        // thread. On a group of several loops a request's callbacks may run on another loop than
+        // its connection's, and each body piece then crosses threads twice (measured: a third of
+        // the daemon's CPU at 200 streams).
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        client = HTTPClient(eventLoopGroup: group, configuration: configuration)
     }
 
     // MARK: - The proxy
@@ -88,6 +98,7 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
 
     func shutdown() async {
         try? await client.shutdown()
+        try? await group.shutdownGracefully()
     }
 
     /// Waits (up to the request timeout) for the proxy to listen; nil when it does, else why not
@@ -127,37 +138,37 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
     }
 
     func listPods(_ scope: KubernetesScope) async throws -> Kubectl.Output {
-        var body: [UInt8] = []
-        let out = await request(podsPath(scope, watch: false), timeout: kubectl.requestTimeout) { body.append(contentsOf: $0) }
-        return Kubectl.Output(status: out.status, body: out.succeeded ? body : [], stderr: out.stderrText, timedOut: out.timedOut)
+        final class Body: @unchecked Sendable { var bytes: [UInt8] = [] }
+        let body = Body()
+        let out = await request(podsPath(scope, watch: false), timeout: kubectl.requestTimeout, .async { body.bytes.append(contentsOf: $0) })
+        return Kubectl.Output(status: out.status, body: out.succeeded ? body.bytes : [], stderr: out.stderrText, timedOut: out.timedOut)
     }
 
     func watchPods(_ scope: KubernetesScope, onOutput: @escaping ([UInt8]) async throws -> Void) async throws -> Kubectl.Output {
-        await request(podsPath(scope, watch: true), timeout: nil, onOutput)
+        await request(podsPath(scope, watch: true), timeout: nil, .async(onOutput))
     }
 
     func watchEvents(namespace: String?, onOutput: @escaping ([UInt8]) async throws -> Void) async throws -> Kubectl.Output {
         let base = namespace.map { "/api/v1/namespaces/\(Self.segment($0))/events" } ?? "/api/v1/events"
-        return await request(base + "?watch=1", timeout: nil, onOutput)
+        return await request(base + "?watch=1", timeout: nil, .async(onOutput))
     }
 
     func log(
-        namespace: String, pod: String, container: String, previous: Bool, since: Int64?,
-        onOutput: @escaping ([UInt8]) async throws -> Void
+        namespace: String, pod: String, container: String, previous: Bool, since: Int64?, output: LogOutput
     ) async throws -> Kubectl.Output {
         let path = "/api/v1/namespaces/\(Self.segment(namespace))/pods/\(Self.segment(pod))/log" + Self.query([
             ("container", container), ("follow", previous ? nil : "true"), ("previous", previous ? "true" : nil),
             ("sinceTime", previous ? nil : since.map(KubeTime.formatWholeSeconds)), ("timestamps", "true"),
         ])
-        return await request(path, timeout: previous ? kubectl.requestTimeout * 4 : nil, onOutput)
+        return await request(path, timeout: previous ? kubectl.requestTimeout * 4 : nil, .log(output, pacer))
     }
 
-    /// One GET through the proxy. A 2xx body goes to `onOutput` piece by piece; any other answer
+    /// One GET through the proxy. A 2xx body goes to `consumer` piece by piece; any other answer
     /// becomes kubectl's own words in `stderr`: "Error from server (Reason): message" from the
     /// API server's Status, "Unable to connect to the server: ..." when the proxy could not
     /// reach it. The proxy not listening (restarting) is waited for, not reported as the
     /// cluster's fault.
-    private func request(_ path: String, timeout: Double?, _ onOutput: @escaping ([UInt8]) async throws -> Void) async -> Kubectl.Output {
+    private func request(_ path: String, timeout: Double?, _ consumer: BodyDelegate.Consumer) async -> Kubectl.Output {
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
             return Kubectl.Output(status: 1, stderr: "error: cannot address kubectl proxy at \(socketPath)")
         }
@@ -167,17 +178,28 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
             if let problem = await awaitProxy() {
                 return Kubectl.Output(status: 1, stderr: problem)
             }
-            var request = HTTPClientRequest(url: url.absoluteString)
-            request.headers.add(name: "Accept", value: "application/json, */*")
+            var headers = HTTPHeaders()
+            headers.add(name: "Accept", value: "application/json, */*")
             // Over a unix socket async-http-client sends no Host; Go's server requires one.
-            request.headers.add(name: "Host", value: "localhost")
-            let deadline: NIODeadline = timeout.map { .now() + .milliseconds(Int64($0 * 1000)) } ?? .distantFuture
-            let response: HTTPClientResponse
+            headers.add(name: "Host", value: "localhost")
+            let delegate = BodyDelegate(consumer)
+            let deadline: NIODeadline? = timeout.map { .now() + .milliseconds(Int64($0 * 1000)) }
             do {
-                response = try await client.execute(request, deadline: deadline)
+                let request = try HTTPClient.Request(url: url, method: .GET, headers: headers)
+                let task = client.execute(request: request, delegate: delegate, deadline: deadline)
+                return try await withTaskCancellationHandler {
+                    try await task.futureResult.get()
+                } onCancel: {
+                    task.cancel()
+                }
             } catch {
                 if Task.isCancelled { return Kubectl.Output(status: 0, stderr: "") }
                 if let e = error as? HTTPClientError, e == .deadlineExceeded { return Kubectl.Output(status: 1, stderr: "", timedOut: true) }
+                if delegate.answered {
+                    // The stream was cut (the proxy died, or the server closed it): an end like
+                    // any other; the follow resumes from its last line.
+                    return Kubectl.Output(status: 0, stderr: "")
+                }
                 // No answer from the proxy: it is restarting (not the cluster's fault). Wait for
                 // it to listen again and ask again.
                 if attempt < 5 {
@@ -188,21 +210,76 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
                 }
                 return Kubectl.Output(status: 1, stderr: "error: kubectl proxy does not answer: \(error)")
             }
-            do {
-                if (200..<300).contains(response.status.code) {
-                    for try await buffer in response.body {
-                        try await onOutput(Array(buffer.readableBytesView))
-                    }
-                    return Kubectl.Output(status: 0, stderr: "")
+        }
+    }
+
+    /// Takes a response on the connection's event loop. A followed log's pieces go straight to
+    /// its `LogOutput` there (no hand-over to a task per piece: at 200 streams those hand-overs,
+    /// thread wake-ups, were most of the daemon's CPU); the pieces of a watch or list go to an
+    /// async consumer, one at a time (the next piece is not read before the last was taken).
+    final class BodyDelegate: HTTPClientResponseDelegate, @unchecked Sendable {
+        typealias Response = Kubectl.Output
+        enum Consumer {
+            case log(LogOutput, ReadPacer)
+            case async(([UInt8]) async throws -> Void)
+        }
+
+        private let consumer: Consumer
+        private let lock = NSLock()
+        private var status = 0
+        private var errorBody: [UInt8] = []
+
+        init(_ consumer: Consumer) { self.consumer = consumer }
+
+        /// The response's head came (a later failure is a cut stream, not a silent proxy).
+        var answered: Bool { lock.withLock { status != 0 } }
+        private var succeeded: Bool { (200..<300).contains(status) }
+
+        func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+            lock.withLock { status = Int(head.status.code) }
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+
+        func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+            let ok = lock.withLock { () -> Bool in
+                if succeeded { return true }
+                if errorBody.count < 64 * 1024 { errorBody.append(contentsOf: buffer.readableBytesView) }
+                return false
+            }
+            guard ok else { return task.eventLoop.makeSucceededVoidFuture() }
+            let bytes = Array(buffer.readableBytesView)
+            switch consumer {
+            case .log(let output, let pacer):
+                // The loop is this transport's own: a nap there delays only these streams.
+                if pacer.read() { task.eventLoop.execute { pacer.nap() } }
+                if output.take(bytes) { return task.eventLoop.makeSucceededVoidFuture() }
+                // The consumer is full: read no more until it has room.
+                let promise = task.eventLoop.makePromise(of: Void.self)
+                let room = output.room
+                Task {
+                    await room()
+                    promise.succeed()
                 }
-                var body: [UInt8] = []
-                for try await buffer in response.body where body.count < 64 * 1024 { body.append(contentsOf: buffer.readableBytesView) }
-                return Kubectl.Output(status: 1, stderr: Self.kubectlText(status: Int(response.status.code), body: body))
-            } catch {
-                if let e = error as? HTTPClientError, e == .deadlineExceeded { return Kubectl.Output(status: 1, stderr: "", timedOut: true) }
-                // The stream was cut (the proxy died, or the server closed it): an end like any
-                // other; the follow resumes from its last line.
-                return Kubectl.Output(status: 0, stderr: "")
+                return promise.futureResult
+            case .async(let body):
+                let promise = task.eventLoop.makePromise(of: Void.self)
+                Task {
+                    do {
+                        try await body(bytes)
+                        promise.succeed()
+                    } catch {
+                        promise.fail(error)
+                    }
+                }
+                return promise.futureResult
+            }
+        }
+
+        func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Kubectl.Output {
+            lock.withLock {
+                succeeded
+                    ? Kubectl.Output(status: 0, stderr: "")
+                    : Kubectl.Output(status: 1, stderr: KubectlProxyTransport.kubectlText(status: status, body: errorBody))
             }
         }
     }

@@ -36,19 +36,33 @@ final class KubernetesDelivery: @unchecked Sendable {
     /// Queues records of `source`; waits while the queue is full.
     func enqueue(_ source: String, _ records: [LogRecord]) async {
         guard !records.isEmpty else { return }
+        await room()
+        _ = offer(source, records)
+    }
+
+    /// Queues records of `source` at once, from any thread (a log stream's reading thread);
+    /// false when the queue is full: the caller then reads no more before `room()` returns.
+    func offer(_ source: String, _ records: [LogRecord]) -> Bool {
+        lock.withLock {
+            if !records.isEmpty {
+                queue.append((source, records))
+                queued += records.count
+                lock.signal()
+            }
+            return queued < capacity || stopping
+        }
+    }
+
+    /// Returns when the queue has room.
+    func room() async {
         while true {
             let full = lock.withLock { queued >= capacity && !stopping }
-            if !full { break }
+            if !full { return }
             await withCheckedContinuation { c in
                 lock.withLock {
                     if queued >= capacity && !stopping { waiters.append(c) } else { c.resume() }
                 }
             }
-        }
-        lock.withLock {
-            queue.append((source, records))
-            queued += records.count
-            lock.signal()
         }
     }
 
@@ -72,10 +86,10 @@ final class KubernetesDelivery: @unchecked Sendable {
             lock.lock()
             while queue.isEmpty && !stopping { lock.wait() }
             if queued < 512 && !stopping {
-                // Gather what the other streams write meanwhile: one hand-over per few ms rather
+                // Gather what the other streams write meanwhile: one hand-over per 20 ms rather
                 // than one per line (each costs thread wake-ups and a hub call per source).
                 lock.unlock()
-                Thread.sleep(forTimeInterval: 0.005)
+                Thread.sleep(forTimeInterval: 0.02)
                 lock.lock()
             }
             if queue.isEmpty && stopping {
@@ -127,6 +141,10 @@ final class StreamSlots: @unchecked Sendable {
     }
 
     var active: Int { lock.withLock { limit - free } }
+    /// The most streams that held a slot at once (the limit holds: never above `limit` but for
+    /// shutdown's `releaseAll`).
+    var peak: Int { lock.withLock { peakCount } }
+    private var peakCount = 0
     var waiting: Int { lock.withLock { queue.count } }
     var hasWaiters: Bool { lock.withLock { !queue.isEmpty } }
 
@@ -136,6 +154,7 @@ final class StreamSlots: @unchecked Sendable {
             lock.withLock {
                 if free > 0 && queue.isEmpty {
                     free -= 1
+                    peakCount = max(peakCount, limit - free)
                     c.resume()
                 } else {
                     nextID += 1

@@ -38,6 +38,9 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         public var slice: Double = 60
         /// Failures in a row before a stream raises casewatch-source-failing.
         public var failuresBeforeAlert = 3
+        /// How long the thread reading the log streams naps after a wake-up that read something,
+        /// seconds (`ReadPacer`; $CASEWATCH_KUBERNETES_READ_INTERVAL, 0: no pacing).
+        public var readInterval = 0.05
 
         public init() {}
 
@@ -47,6 +50,7 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
             maxBackoff = retryDelay * 6
             firstBackoff = min(1, retryDelay / 5)
             if let s = environment["CASEWATCH_KUBERNETES_SLICE"].flatMap(Double.init), s > 0 { slice = s }
+            if let r = environment["CASEWATCH_KUBERNETES_READ_INTERVAL"].flatMap(Double.init), r >= 0 { readInterval = r }
         }
     }
 
@@ -99,8 +103,10 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         var deduper: StreamDeduper
         var failures = 0
         var alerted = false
-        private var wake: CheckedContinuation<Void, Never>?
-        private var changed = false
+        /// Output came since the current follow began (it caught up with what was written).
+        var readSomething = false
+        /// Woken by a change of the pod (or its deletion) and by a waiting stream's need for a slot.
+        let wakeup = Wakeup()
 
         init(namespace: String, pod: String, container: String, node: String?, restarts: Int, running: Bool, floor: Int64) {
             self.namespace = namespace
@@ -115,37 +121,12 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         }
 
         /// The pod changed (or is gone): a parked stream looks again.
-        func poke() {
-            let c: CheckedContinuation<Void, Never>? = lock.withLock {
-                changed = true
-                defer { wake = nil }
-                return wake
-            }
-            c?.resume()
-        }
+        func poke() { wakeup.signal() }
 
         /// Waits for a change of the pod or `seconds`, whichever comes first.
         func waitForChange(_ seconds: Double) async {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000))) }
-                group.addTask {
-                    await withCheckedContinuation { c in
-                        self.lock.withLock {
-                            if self.changed || !self.alive {
-                                self.changed = false
-                                c.resume()
-                            } else {
-                                self.wake = c
-                            }
-                        }
-                    }
-                }
-                await group.next()
-                group.cancelAll()
-                // Wake the continuation if the sleep won, so the group can finish.
-                self.poke()
-                self.lock.withLock { self.changed = false }
-            }
+            if !lock.withLock({ alive }) { return }
+            await wakeup.wait(seconds: seconds)
         }
     }
 
@@ -155,12 +136,12 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         self.kubectl = kubectl
         switch settings.transport {
         case .kubectlLogs:
-            transport = KubectlLogsTransport(kubectl: kubectl)
+            transport = KubectlLogsTransport(kubectl: kubectl, pipes: PipeReader(pacer: ReadPacer(interval: tuning.readInterval)))
         case .kubectlProxy:
             let socket = proxySocket ?? (kubectl.cacheDirectory ?? FileManager.default.temporaryDirectory.path) + "/kubectl-proxy.sock"
             transport = KubectlProxyTransport(
                 kubectl: kubectl, socketPath: socket, maxStreams: settings.maxStreams,
-                firstBackoff: tuning.firstBackoff, maxBackoff: tuning.maxBackoff, logger: logger)
+                firstBackoff: tuning.firstBackoff, maxBackoff: tuning.maxBackoff, readInterval: tuning.readInterval, logger: logger)
         }
         self.hub = hub
         self.tuning = tuning
@@ -492,28 +473,47 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         if s.lock.withLock({ s.alerted }) { hub.sourceRecovered(s.source) }
     }
 
-    private func recovered(_ s: StreamState) {
-        let (alerted, node) = s.lock.withLock { () -> (Bool, String?) in
+    /// The stream reads again: its failures are forgotten, its casewatch-source-failing alert
+    /// resolved. `now: false` (on a reading thread, which must not wait for the sinks): the
+    /// alert is resolved from a task.
+    private func recovered(_ s: StreamState, now: Bool = true) {
+        let alerted = s.lock.withLock { () -> Bool in
             defer {
                 s.failures = 0
                 s.alerted = false
             }
-            return (s.alerted, s.origin.node)
+            return s.alerted
         }
-        if alerted { hub.sourceRecovered(s.source) }
-        _ = node
+        guard alerted else { return }
+        if now { hub.sourceRecovered(s.source) } else { Task { self.hub.sourceRecovered(s.source) } }
+    }
+
+    /// A log's bytes → records (lines not scanned yet) → the delivery queue, on the thread that
+    /// read them.
+    private func logOutput(_ s: StreamState, previous: Bool) -> LogOutput {
+        final class Reader: @unchecked Sendable {
+            let lock = NSLock()
+            var value: LineReader
+            init(_ value: LineReader) { self.value = value }
+        }
+        let reader = Reader(LineReader(stream: s, previous: previous))
+        let delivery = self.delivery
+        return LogOutput(
+            take: { [weak self] chunk in
+                let records = reader.lock.withLock { reader.value.feed(chunk) }
+                s.lock.withLock { s.readSomething = true }
+                if !records.isEmpty && !previous { self?.recovered(s, now: false) }
+                return delivery.offer(s.source, records)
+            },
+            room: { await delivery.room() })
     }
 
     /// Reads the previous log if one is due, then follows the current log until kubectl ends,
     /// fails, or the slot is wanted by a waiting stream.
     private func followOnce(_ s: StreamState) async -> Outcome {
         if s.lock.withLock({ s.previousPending }) {
-            var reader = LineReader(stream: s, previous: true)
             do {
-                let out = try await transport.log(namespace: s.namespace, pod: s.pod, container: s.container, previous: true, since: nil) { chunk in
-                    await self.delivery.enqueue(s.source, reader.feed(chunk))
-                }
-                await delivery.enqueue(s.source, reader.finish())
+                let out = try await transport.log(namespace: s.namespace, pod: s.pod, container: s.container, previous: true, since: nil, output: logOutput(s, previous: true))
                 let problems = KubectlFailure.parse(out.stderrText)
                 if out.succeeded || problems.contains(where: { $0.kind == .notReady || $0.kind == .notFound }) {
                     s.lock.withLock { s.previousPending = false }
@@ -524,19 +524,17 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
                 return .failed([], "\(error)")
             }
         }
-        let since = s.lock.withLock { max(s.deduper.floor, s.deduper.newest) }
-        final class Reader: @unchecked Sendable { var value: LineReader; init(_ v: LineReader) { value = v } }
-        let reader = Reader(LineReader(stream: s, previous: false))
+        let since = s.lock.withLock { () -> Int64 in
+            s.readSomething = false
+            return max(s.deduper.floor, s.deduper.newest)
+        }
+        let output = logOutput(s, previous: false)
         let slice = tuning.slice
         let slots = self.slots
         let result: (Kubectl.Output?, Error?, Bool) = await withTaskGroup(of: (Kubectl.Output?, Error?, Bool).self) { group in
             group.addTask {
                 do {
-                    let out = try await self.transport.log(namespace: s.namespace, pod: s.pod, container: s.container, previous: false, since: since) { chunk in
-                        let records = reader.value.feed(chunk)
-                        if !records.isEmpty { self.recovered(s) }
-                        await self.delivery.enqueue(s.source, records)
-                    }
+                    let out = try await self.transport.log(namespace: s.namespace, pod: s.pod, container: s.container, previous: false, since: since, output: output)
                     return (out, nil, false)
                 } catch {
                     return (nil, error, false)
@@ -549,17 +547,19 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
                 // not be stopped before its first request, or no stream ever gets anywhere).
                 // A restart seen while following (the new container's stream may have started
                 // before the pod watch told of the restart) ends the follow too, so that the
-                // previous log is read now, not at the next slice.
+                // previous log is read now, not at the next slice. No timer per second per
+                // stream: the stream's wakeup fires at the slice's end or when the pod changes;
+                // past the slice it looks every second only while another stream waits.
                 let started = Date()
-                let turn = min(slice, 1)
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(Int64(turn * 1000)))
+                    let elapsed = Date().timeIntervalSince(started)
+                    await s.wakeup.wait(seconds: elapsed < slice ? slice - elapsed : (slots.hasWaiters ? min(slice, 1) : min(slice, 5)))
                     if Task.isCancelled { break }
                     if s.lock.withLock({ s.previousPending }) { return (nil, nil, true) }
-                    let elapsed = Date().timeIntervalSince(started)
-                    guard elapsed >= slice else { continue }
-                    let silentTooLong = elapsed >= max(15, 4 * slice)
-                    if slots.hasWaiters && (reader.value.readSomething || silentTooLong) { return (nil, nil, true) }
+                    let now = Date().timeIntervalSince(started)
+                    guard now >= slice else { continue }
+                    let silentTooLong = now >= max(15, 4 * slice)
+                    if slots.hasWaiters && (s.lock.withLock { s.readSomething } || silentTooLong) { return (nil, nil, true) }
                 }
                 return (nil, nil, false)
             }
@@ -581,8 +581,6 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         let stream: StreamState
         let previous: Bool
         var pending: [UInt8] = []
-        /// Output came (the stream caught up with what was written).
-        var readSomething = false
         static let maxLine = 64 * 1024
 
         init(stream: StreamState, previous: Bool) {
@@ -591,7 +589,6 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         }
 
         mutating func feed(_ chunk: [UInt8]) -> [LogRecord] {
-            readSomething = true
             var out: [LogRecord] = []
             var start = 0
             for i in chunk.indices where chunk[i] == 0x0A {
@@ -615,12 +612,8 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
             return out
         }
 
-        /// What is left when kubectl ended: a last line without its newline is dropped
-        /// (a follow stream cut mid-line; it comes again when the stream resumes).
-        mutating func finish() -> [LogRecord] {
-            pending.removeAll()
-            return []
-        }
+        // What is left when kubectl ended (a last line without its newline: a follow stream cut
+        // mid-line) is dropped with the reader; it comes again when the stream resumes.
 
         private func line(_ bytes: ArraySlice<UInt8>, into out: inout [LogRecord]) {
             guard let space = bytes.firstIndex(of: 0x20) else { return }
@@ -677,7 +670,15 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
             if e.count <= seenEvents[e.uid] ?? 0 { return false }
             if e.last < eventFloor.time { return false }
             if e.last == eventFloor.time, e.count <= eventFloor.atTime[e.uid] ?? 0 { return false }
-            if let node = settings.node, e.host != node, !(e.involvedKind == "Pod" && pods["\(e.namespace)/\(e.involvedName)"] != nil) { return false }
+            // With `node` (one instance per node): the events of this node (its kubelet) and of
+            // its pods, and those of no node at all (the scheduler's FailedScheduling of a pod no
+            // node took, a PVC's provisioning, a controller's FailedCreate), which every instance
+            // reads: their alerts carry no instance label, so Alertmanager merges them.
+            if let node = settings.node, let host = e.host, !host.isEmpty, host != node,
+                !(e.involvedKind == "Pod" && pods["\(e.namespace)/\(e.involvedName)"] != nil)
+            {
+                return false
+            }
             seenEvents[e.uid] = e.count
             if seenEvents.count > 50_000 { seenEvents.removeAll() }
             if e.last > eventFloor.time { eventFloor = (e.last, [:]) }
@@ -730,19 +731,20 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         while !Task.isCancelled {
             let now = Date().timeIntervalSince1970
             let oldest = lock.withLock { lastLine.values.min() }
-            hub.metrics.kubernetesStreams(active: slots.active, waiting: slots.waiting, oldestLineAge: oldest.map { now - $0 } ?? 0)
+            hub.metrics.kubernetesStreams(active: slots.active, waiting: slots.waiting, peak: slots.peak, oldestLineAge: oldest.map { now - $0 } ?? 0)
             await sleep(max(1, min(15, tuning.maxBackoff)))
         }
     }
 }
 
 extension DaemonMetrics {
-    /// Pod log streams following and waiting for a slot, and the age of the oldest "last line"
-    /// among the followed streams (a stream that went silent or stalled shows here; no pod names
-    /// as labels).
-    func kubernetesStreams(active: Int, waiting: Int, oldestLineAge: Double) {
+    /// Pod log streams following and waiting for a slot, the most that followed at once since
+    /// the start (`max_streams` holds), and the age of the oldest "last line" among the followed
+    /// streams (a stream that went silent or stalled shows here; no pod names as labels).
+    func kubernetesStreams(active: Int, waiting: Int, peak: Int, oldestLineAge: Double) {
         gauge("casewatch_kubernetes_streams", [("state", "active")]).record(active)
         gauge("casewatch_kubernetes_streams", [("state", "waiting")]).record(waiting)
+        gauge("casewatch_kubernetes_streams", [("state", "peak")]).record(peak)
         gauge("casewatch_kubernetes_stream_last_line_age_max_seconds", []).record(max(0, oldestLineAge))
     }
 

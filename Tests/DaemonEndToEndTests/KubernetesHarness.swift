@@ -41,14 +41,16 @@ final class KubernetesHarness: @unchecked Sendable {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    /// Writes the configuration; `kubernetes` is YAML of extra keys of `sources.kubernetes`.
-    func configure(_ kubernetes: String = "", dedup: Bool = false) throws {
+    /// Writes the configuration; `kubernetes` is YAML of extra keys of `sources.kubernetes`;
+    /// `metricsPort`: `metrics.listen` on 127.0.0.1.
+    func configure(_ kubernetes: String = "", dedup: Bool = false, metricsPort: Int? = nil) throws {
         let extra = kubernetes.isEmpty ? "" : "\n" + kubernetes.split(separator: "\n").map { "    \($0)" }.joined(separator: "\n")
         try """
             state_dir: \(stateDir)
             dedup: {enabled: \(dedup)}
             patterns: {dirs: [\(patternsDir)]}
             sinks: {console: {format: json}}
+            \(metricsPort.map { "metrics: {listen: \"127.0.0.1:\($0)\"}" } ?? "")
             sources:
               kubernetes:
                 kubeconfig: \(kubeconfig)

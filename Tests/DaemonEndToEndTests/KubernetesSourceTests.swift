@@ -106,16 +106,31 @@ import Testing
             h.server.addPod(namespace: "load", name: "pod-\(i)", containers: [.init("c")])
             h.server.appendLog(namespace: "load", pod: "pod-\(i)", container: "c", ["probe-line \(i)"])
         }
-        try h.configure("max_streams: 50")
+        let port = try MetricsEndToEndTests.freePort()
+        try h.configure("max_streams: 50", metricsPort: port)
         try h.start()
         expectExactlyOnce(h.awaitProbes(1...200, timeout: 90), 1...200)
+        // The daemon's own count: the most streams that held a slot at once (the gauge is
+        // reported every few seconds: wait for it).
+        let series = #"casewatch_kubernetes_streams{state="peak"}"#
+        var peak: Double?
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let text = try? MetricsEndToEndTests.get("http://127.0.0.1:\(port)/metrics").1, let v = MetricsEndToEndTests.value(text, series), v > 0 {
+                peak = v
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(peak != nil && peak! <= 50, "at most max_streams streams at once in the daemon: \(String(describing: peak))")
+        #expect((peak ?? 0) >= 10, "streams run side by side")
         if transport == "kubectl-logs" {
             #expect(h.server.maxOpenLogStreams <= 50, "at most max_streams kubectl logs -f at once")
         } else {
-            // Through kubectl proxy a stream that gives its slot up is closed by the daemon at
-            // once, but the proxy closes its side to the server a little later, while the next
-            // stream already started (in milliseconds, where a new kubectl takes 100+ ms): the
-            // server sees those closes in flight.
+            // At the server, through kubectl proxy: a stream that gives its slot up is closed by
+            // the daemon at once, but the proxy closes its side to the server a little later,
+            // while the next stream already started (in milliseconds, where a new kubectl takes
+            // 100+ ms): the server sees those closes in flight.
             #expect(h.server.maxOpenLogStreams <= 50 + 25, "at most max_streams streams at once, plus closes in flight: \(h.server.maxOpenLogStreams)")
         }
         #expect(h.server.maxOpenLogStreams >= 10, "streams run side by side")
@@ -152,6 +167,40 @@ import Testing
         h.server.addEvent(namespace: "blueking", pod: "bk-job-0", reason: "FailedScheduling", message: "0/3 nodes are available: 3 Insufficient memory.", component: "default-scheduler", host: nil, count: 2, name: "bk-job-0.sched")
         let status = try #require(alerts.first { $0["case_id"] as? String == "pod-crashloop-backoff" }?["line"] as? String)
         #expect(status.contains("bk-es-master-0   0/1   CrashLoopBackOff   5 ("), "\(status)")
+    }
+
+    /// One instance per node (`node:`, as the DaemonSet sets it): its node's pods and kubelet
+    /// events, and the events of no node (a pod no node took), but not another node's.
+    @Test(arguments: versions, transports)
+    func withNodeOnlyThatNodesPodsAndTheEventsOfNoNode(version: String, transport: String) throws {
+        let h = try KubernetesHarness(kubectl: version, transport: transport)
+        h.server.addPod(namespace: "blueking", name: "here", containers: [.init("c")], node: "node-a")
+        h.server.addPod(namespace: "blueking", name: "there", containers: [.init("c")], node: "node-b")
+        h.server.appendLog(namespace: "blueking", pod: "here", container: "c", ["probe-line 1"])
+        h.server.appendLog(namespace: "blueking", pod: "there", container: "c", ["probe-line 2"])
+        try h.configure("node: node-a", dedup: true)
+        try h.start()
+        // Another node's kubelet about its pod: not this instance's.
+        h.server.addEvent(
+            namespace: "blueking", pod: "there", reason: "Failed",
+            message: "Failed to pull image \"hub.bktencent.com/blueking/bk-there:1.0\": rpc error: code = Unknown desc = Error response from daemon: manifest for hub.bktencent.com/blueking/bk-there:1.0 not found: manifest unknown: manifest unknown",
+            host: "node-b")
+        // The scheduler about a pod no node took: every instance's.
+        h.server.addEvent(
+            namespace: "blueking", pod: "pending-0", reason: "FailedScheduling",
+            message: "0/3 nodes are available: 3 Insufficient memory.", component: "default-scheduler", host: nil)
+        // This node's kubelet: this instance's (and it comes after the other node's event).
+        h.server.addEvent(
+            namespace: "blueking", pod: "here", reason: "Failed",
+            message: "Failed to pull image \"hub.bktencent.com/blueking/bk-here:1.0\": rpc error: code = Unknown desc = Error response from daemon: manifest for hub.bktencent.com/blueking/bk-here:1.0 not found: manifest unknown: manifest unknown",
+            host: "node-a")
+        let pulls = h.awaitAlerts(count: 1) { $0["case_id"] as? String == "pod-image-manifest-unknown" }
+        #expect(pulls.first?.origin("pod") == "here", "\(pulls)")
+        let pending = h.awaitAlerts(count: 1) { $0["case_id"] as? String == "pod-pending-unschedulable" }
+        #expect(pending.first?.origin("pod") == "pending-0", "\(h.alerts.map { $0["case_id"] ?? "" }) \(h.daemon?.stderr ?? "")")
+        expectExactlyOnce(h.awaitProbes(1...1), 1...1)
+        // The events came in order: the other node's was read (and left) before this node's.
+        #expect(!h.alerts.contains { ($0["line"] as? String ?? "").contains("bk-there") || $0.origin("pod") == "there" }, "\(h.alerts)")
     }
 
     @Test(arguments: versions, transports)

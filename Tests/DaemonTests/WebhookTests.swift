@@ -132,15 +132,20 @@ import Testing
 
     // MARK: - Formats
 
-    static func document(line: String = "pod blueking/web-1 failed", commands: [String] = ["kubectl -n blueking describe pod web-1", "kubectl -n blueking logs web-1 --previous"], state: String = "firing") throws -> (AlertDocument, Data) {
+    static let journaldOrigin: [String: String] = ["kind": "journald", "host": "node-1", "namespace": "blueking", "pod": "web-1", "node": "node-1"]
+
+    static func document(
+        line: String = "pod blueking/web-1 failed", commands: [String] = ["kubectl -n blueking describe pod web-1", "kubectl -n blueking logs web-1 --previous"],
+        state: String = "firing", origin: [String: String] = journaldOrigin, captures: [String: String] = ["pod": "web-1"]
+    ) throws -> (AlertDocument, Data) {
         let object: [String: Any] = [
             "schema_version": 1, "case_id": "pod-crashloop-backoff", "severity": "error",
             "title": ["en": "Pod keeps crashing", "zh": "Pod 反复崩溃"], "state": state, "count": 3,
             "first_seen": "2026-11-30T04:14:12.345Z", "last_seen": "2026-11-30T04:15:12.345Z", "time": "2026-11-30T04:14:12.345Z",
             "dedup_key": "pod-crashloop-backoff pod:blueking/web-1", "alert_id": "a3a4aa1007df6c1b", "event_id": "a3a4aa1007df6c1b-\(state)-2",
-            "origin": ["kind": "journald", "host": "node-1", "namespace": "blueking", "pod": "web-1", "node": "node-1"],
+            "origin": origin,
             "source": "kubelet", "line_number": 0, "line": line, "context": ["before 1", "before 2"], "earlier_lines": [],
-            "captures": ["pod": "web-1"], "diagnosis": ["en": "The container exits right after it starts.", "zh": "容器启动后立即退出。"],
+            "captures": captures, "diagnosis": ["en": "The container exits right after it starts.", "zh": "容器启动后立即退出。"],
             "fix": ["en": "Read the previous container's log.", "zh": "查看上一个容器的日志。", "commands": commands, "steps": []],
             "knowledge_base": ["seed": "007_x.txt", "heading": "Pod CrashLoopBackOff"],
         ]
@@ -251,6 +256,23 @@ import Testing
         let v = Self.payloads(f).judge(status: status, body: body)
         let word = switch v { case .delivered: "delivered"; case .retry: "retry"; case .refused: "refused" }
         #expect(word == expected, "\(v)")
+    }
+
+    /// A Kubernetes event of no node (FailedScheduling) is raised alike by every per-node
+    /// instance: no instance label (Alertmanager merges the copies); a pod's log alert is the
+    /// pod's node's.
+    @Test func aClusterWideAlertHasNoInstanceLabelAPodsAlertItsNode() throws {
+        let p = Self.payloads(.alertmanager)
+        func labels(_ origin: [String: String]) throws -> [String: String] {
+            let doc = try Self.document(origin: origin, captures: [:]).0
+            return try #require(p.alertmanager(doc, now: 1_800_000_000)["labels"] as? [String: String])
+        }
+        let cluster = try labels(["kind": "events", "namespace": "blueking", "pod": "pending-0"])
+        #expect(cluster["instance"] == nil && cluster["pod"] == "pending-0", "\(cluster)")
+        let pod = try labels(["kind": "kubectl", "namespace": "blueking", "pod": "web-1", "container": "c", "node": "node-2"])
+        #expect(pod["instance"] == "node-2", "\(pod)")
+        let file = try labels(["kind": "file", "file": "/var/log/x.log"])
+        #expect(file["instance"] == "here", "\(file)")
     }
 
     @Test func alertmanagerGetsLabelsAnnotationsAndEndsAtOnResolve() throws {

@@ -73,20 +73,23 @@ def reopen():
     fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 if out is None: reopen()
 start, i = time.time(), 0
-while True:
-    due = int((time.time() - start) * rate)
-    if due > i:
-        text = "".join(line(n) for n in range(i, due))
-        if out is not None:
-            out.write(text); out.flush()
-        else:
-            try:
-                if os.stat(target).st_ino != os.fstat(fd).st_ino: reopen()
-            except FileNotFoundError:
-                pass
-            os.write(fd, text.encode())
-        i = due
-    time.sleep(0.1)
+try:
+  while True:
+      due = int((time.time() - start) * rate)
+      if due > i:
+          text = "".join(line(n) for n in range(i, due))
+          if out is not None:
+              out.write(text); out.flush()
+          else:
+              try:
+                  if os.stat(target).st_ino != os.fstat(fd).st_ino: reopen()
+              except FileNotFoundError:
+                  pass
+              os.write(fd, text.encode())
+          i = due
+      time.sleep(0.1)
+except (BrokenPipeError, KeyboardInterrupt):
+    os._exit(0)  # the soak ended: its reader (systemd-cat) went first (no flush at exit)
 PY
 )
 case ",$sources," in *,journald,*)
@@ -105,7 +108,12 @@ rss() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$daemon/status"; }
 # grow until journald rotates its file: not a leak.
 anon() { awk '/^RssAnon/ { printf "%.1f", $2 / 1024 }' "/proc/$daemon/status"; }
 fds() { ls "/proc/$daemon/fd" | wc -l; }
-echo "load: $rate lines/s ($((rate / 2)) journald, $((rate / 2)) file, logrotate every 60 s), $duration s, a sample every $every s" >&2
+case "$sources" in
+    journald,files) load="$rate lines/s ($((rate / 2)) journald, $((rate / 2)) file, logrotate every 60 s)" ;;
+    journald) load="$((rate / 2)) lines/s (journald only)" ;;
+    files) load="$((rate / 2)) lines/s (file only, logrotate every 60 s)" ;;
+esac
+echo "load: $load, $duration s, a sample every $every s" >&2
 echo "work: $work (sources: $sources, daemon pid $daemon)" >&2
 echo "| minute | RSS MB | anon MB | CPU % of one core | open fds | alerts in the journal |"
 echo "|---:|---:|---:|---:|---:|---:|"

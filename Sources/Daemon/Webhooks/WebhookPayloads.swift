@@ -192,7 +192,11 @@ struct WebhookPayloads: Sendable {
     /// Alertmanager's postable alert (prometheus.io/docs/alerting/latest/clients, api/v2/openapi.yaml):
     /// labels identify it, annotations describe it; endsAt set (in the past) resolves it.
     func alertmanager(_ a: AlertDocument, now: Double) -> [String: Any] {
-        var labels: [String: String] = ["alertname": a.case_id, "severity": a.severity, "instance": a.origin.host ?? hostName, "dedup_key": a.dedup_key]
+        var labels: [String: String] = ["alertname": a.case_id, "severity": a.severity, "dedup_key": a.dedup_key]
+        // An alert about the cluster itself (a Kubernetes event or kubectl error of no node) is
+        // raised alike by every per-node instance: no instance label, so Alertmanager merges them.
+        let clusterWide = (a.origin.kind == SourceKind.events.rawValue || a.origin.kind == SourceKind.kubectl.rawValue) && a.origin.host == nil && a.node == nil
+        if !clusterWide { labels["instance"] = a.origin.host ?? a.node ?? hostName }
         if let ns = a.namespace { labels["namespace"] = ns }
         if let pod = a.pod { labels["pod"] = pod }
         if let node = a.node { labels["node"] = node }

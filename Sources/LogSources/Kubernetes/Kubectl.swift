@@ -174,6 +174,75 @@ public struct Kubectl: Sendable, Hashable {
     }
 }
 
+extension Kubectl {
+    /// As `stream`, but kubectl writes its standard output to `standardOutput` (the write end of
+    /// a pipe the caller reads on a thread of its own; closed here once kubectl started), and
+    /// `untilRead` (the caller's read of that pipe to its end) is awaited before returning, so
+    /// nothing kubectl printed is still unread when this returns.
+    public func stream(
+        _ arguments: [String], requestTimeout: Double? = nil, timeout: Double? = nil,
+        standardOutput: Int32, untilRead: @escaping @Sendable () async -> Void
+    ) async throws -> Output {
+        let binary: String
+        do {
+            binary = try resolvedExecutable()
+        } catch {
+            close(standardOutput)
+            throw error
+        }
+        var options = PlatformOptions()
+        options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .milliseconds(500))]
+        let args = self.arguments(arguments, requestTimeout: requestTimeout)
+        final class Box: @unchecked Sendable {
+            var stderr: [UInt8] = []
+            var timedOut = false
+        }
+        let box = Box()
+        let result = try await Subprocess.run(
+            .path(FilePath(binary)), arguments: Arguments(args), environment: .inherit, platformOptions: options,
+            input: .none, output: .fileDescriptor(FileDescriptor(rawValue: standardOutput), closeAfterSpawningProcess: true), error: .sequence
+        ) { execution in
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    await untilRead()
+                    return true
+                }
+                group.addTask {
+                    for try await buffer in execution.standardError {
+                        buffer.withUnsafeBytes { bytes in
+                            let room = 64 * 1024 - box.stderr.count
+                            if room > 0 { box.stderr.append(contentsOf: bytes.prefix(room)) }
+                        }
+                    }
+                    return true
+                }
+                if let timeout {
+                    group.addTask {
+                        try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                        return Task.isCancelled
+                    }
+                }
+                var finished = 0
+                while let done = try await group.next() {
+                    if !done {
+                        box.timedOut = true
+                        try? execution.send(signal: .kill)
+                        continue
+                    }
+                    finished += 1
+                    if finished == 2 { group.cancelAll() }
+                }
+            }
+        }
+        let status: Int32
+        switch result.terminationStatus {
+        case .exited(let code): status = Int32(code)
+        case .signaled(let signal): status = 128 + Int32(signal)
+        }
+        return Output(status: status, stdout: [], stderr: box.stderr, truncated: false, timedOut: box.timedOut)
+    }
+}
+
 /// The output callback runs on one task at a time (the standard output reader).
 private final class UncheckedConsumer: @unchecked Sendable {
     let body: ([UInt8]) async throws -> Void
