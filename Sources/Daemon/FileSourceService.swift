@@ -188,6 +188,8 @@ public final class FileSourceService: Service, @unchecked Sendable {
             logger.info("The file was rotated, reading the rest of the old one first", metadata: ["file": "\(path)"])
         case .truncated(let path):
             logger.info("The file was truncated, reading it again from its start", metadata: ["file": "\(path)"])
+        case .readDropped(let path, let bytes):
+            logger.info("The file was truncated while it was read: that read is dropped, its lines come from the copy", metadata: ["file": "\(path)", "bytes": "\(bytes)"])
         case .restFound(let path, let sibling, let offset):
             logger.info("Reading the rest of the earlier file from a rotated copy", metadata: ["file": "\(path)", "copy": "\(sibling)", "offset": "\(offset)"])
         case .restMissing(let path, let offset):

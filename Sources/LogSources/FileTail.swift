@@ -72,6 +72,9 @@ public enum FileTailEvent: Sendable {
     case rotated(path: String)
     /// The file became shorter than what was read (copytruncate): read again from its start.
     case truncated(path: String)
+    /// A read raced a copytruncate (the file's first bytes changed while it read): its `bytes`
+    /// were dropped, to be read from the copy.
+    case readDropped(path: String, bytes: Int)
     /// The rest of an earlier file of the path is read from `sibling` (a rotated name, a copy,
     /// a compressed copy), from `offset`.
     case restFound(path: String, sibling: String, offset: UInt64)
@@ -707,7 +710,7 @@ public final class FileTail: @unchecked Sendable {
                 let isGz = path.hasSuffix(".gz")
                 let candidate: FileFingerprint?
                 if isGz {
-                    candidate = FileFingerprint.ofGzip(path: path, length: fp.length)
+                    candidate = settledGzipFingerprint(path, length: fp.length)
                 } else {
                     let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
                     candidate = fd >= 0 ? FileFingerprint.of(fd: fd, length: fp.length) : nil
@@ -739,7 +742,9 @@ public final class FileTail: @unchecked Sendable {
         if let excluding { held.insert(excluding) }
         // First bytes of the files in hand and of those read to their end: a `.gz` of one of
         // them is a compressed copy of what was read.
-        let fingerprints = Set(((f.old + (f.current.map { [$0] } ?? [])).map(\.fingerprint) + finished.values.compactMap(\.fingerprint)).filter { $0.length > 0 })
+        // (Read afresh for a file opened short and not read yet: logrotate may have compressed
+        // it before its turn came, and its kept fingerprint of 0 bytes would match no `.gz`.)
+        let fingerprints = Set(((f.old + (f.current.map { [$0] } ?? [])).map(\.liveFingerprint) + finished.values.compactMap(\.fingerprint)).filter { $0.length > 0 })
         let lengths = Set(fingerprints.map(\.length))
         var later: [(Double, String)] = []
         for s in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where s != name && s.hasPrefix(name) {
@@ -750,7 +755,7 @@ public final class FileTail: @unchecked Sendable {
             // Held, or read to its end already (a file rotated before it was ever written, whose
             // mtime is its creation, is older than the last writes of the one before it).
             guard !held.contains(key), finished[key] == nil else { continue }
-            if s.hasSuffix(".gz"), lengths.contains(where: { FileFingerprint.ofGzip(path: path, length: $0).map(fingerprints.contains) ?? false }) { continue }
+            if s.hasSuffix(".gz"), lengths.contains(where: { settledGzipFingerprint(path, length: $0).map(fingerprints.contains) ?? false }) { continue }
             later.append((mtime(st), path))
         }
         for (_, path) in later.sorted(by: { $0.0 < $1.0 }) {
@@ -792,6 +797,21 @@ public final class FileTail: @unchecked Sendable {
         }
     }
 
+    /// The first `length` decompressed bytes of a `.gz` sibling, once gzip is done writing it.
+    /// logrotate compresses right after it renames, so at a rotation the newest `.gz` may still
+    /// be being written: empty, or shorter than `length`, it would pass for a file never read
+    /// (and the generation in hand would be read a second time from it). Then this waits, up to
+    /// `wait` seconds, for the stream to be whole; a whole `.gz` of a short file is taken as is.
+    private func settledGzipFingerprint(_ path: String, length: Int, wait: Double = 2) -> FileFingerprint? {
+        let deadline = Self.now() + wait
+        while true {
+            let fp = FileFingerprint.ofGzip(path: path, length: length)
+            if let fp, fp.length >= min(length, FileFingerprint.size) { return fp }
+            if FileFingerprint.isCompleteGzip(path: path) || Self.now() >= deadline { return FileFingerprint.ofGzip(path: path, length: length) }
+            usleep(10_000)
+        }
+    }
+
     /// The rotated name of `file` among the path's siblings: the same inode, or (compressed
     /// since) a `.gz` with its fingerprint.
     private func renamed(_ file: TailedFile, _ f: Follower) -> String? {
@@ -802,9 +822,10 @@ public final class FileTail: @unchecked Sendable {
             var st = stat()
             if stat(dir + "/" + s, &st) == 0, UInt64(st.st_ino) == file.inode, UInt64(st.st_dev) == file.device { return dir + "/" + s }
         }
-        guard file.fingerprint.length > 0 else { return nil }
+        let fingerprint = file.liveFingerprint
+        guard fingerprint.length > 0 else { return nil }
         for s in siblings where s.hasSuffix(".gz") {
-            if FileFingerprint.ofGzip(path: dir + "/" + s, length: file.fingerprint.length) == file.fingerprint { return dir + "/" + s }
+            if settledGzipFingerprint(dir + "/" + s, length: fingerprint.length) == fingerprint { return dir + "/" + s }
         }
         return nil
     }
@@ -934,6 +955,16 @@ public final class FileTail: @unchecked Sendable {
                 // The wait for a partial line's newline starts when there is nothing more to read.
                 if !file.pending.isEmpty && file.partialSince == nil { file.partialSince = Self.now() }
                 break
+            }
+            // copytruncate between the look at the file's first bytes and this read: what was
+            // read may be the new content at the old offset (written past it since the
+            // truncate). So the first bytes are looked at again after the read: changed, the
+            // read is dropped, and the next look finds the truncation and reads the rest from
+            // the copy (nothing lost: the copy holds all that was read here, and more).
+            if file === f.current, !file.isGzip, file.fingerprint.length > 0, !file.fingerprint.matches(fd: file.fd) {
+                lseek(file.fd, off_t(file.offset) + off_t(file.pending.count), SEEK_SET)
+                ctx?.handlers.report(.readDropped(path: f.path, bytes: n))
+                return
             }
             file.partialSince = nil
             recover(f)

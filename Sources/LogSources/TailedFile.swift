@@ -123,6 +123,14 @@ final class TailedFile {
         if let f = FileFingerprint.of(fd: fd) { fingerprint = f }
     }
 
+    /// The fingerprint of the file's first bytes as they are now, read from the open descriptor
+    /// when the one kept is shorter than `FileFingerprint.size` (a file opened empty, or
+    /// short, and not read since: its kept fingerprint would match any file, or none).
+    var liveFingerprint: FileFingerprint {
+        guard !isGzip, fingerprint.length < FileFingerprint.size else { return fingerprint }
+        return FileFingerprint.of(fd: fd) ?? fingerprint
+    }
+
     /// The content at the start of the file is no longer what was read (truncated and written
     /// again, with more bytes than were read before the check).
     var contentReplaced: Bool {
