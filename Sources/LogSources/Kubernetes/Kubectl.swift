@@ -118,59 +118,69 @@ public struct Kubectl: Sendable, Hashable {
         var options = PlatformOptions()
         options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .milliseconds(500))]
         let args = self.arguments(arguments, requestTimeout: requestTimeout)
-        final class Box: @unchecked Sendable {
-            var stderr: [UInt8] = []
-            var timedOut = false
-        }
-        let box = Box()
+        let box = RunBox()
         let consumer = UncheckedConsumer(onOutput)
         let result = try await Subprocess.run(
             .path(FilePath(binary)), arguments: Arguments(args), environment: .inherit, platformOptions: options,
             input: .none, output: .sequence, error: .sequence
         ) { execution in
             onStart?(execution.processIdentifier.value)
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    for try await buffer in execution.standardOutput {
-                        let bytes = buffer.withUnsafeBytes { [UInt8]($0) }
-                        try await consumer.body(bytes)
-                    }
-                    return true
-                }
-                group.addTask {
-                    for try await buffer in execution.standardError {
-                        buffer.withUnsafeBytes { bytes in
-                            let room = 64 * 1024 - box.stderr.count
-                            if room > 0 { box.stderr.append(contentsOf: bytes.prefix(room)) }
-                        }
-                    }
-                    return true
-                }
-                if let timeout {
-                    group.addTask {
-                        // true: cancelled because kubectl ended first; false: the deadline.
-                        try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
-                        return Task.isCancelled
-                    }
-                }
-                var finished = 0
-                while let done = try await group.next() {
-                    if !done {
-                        box.timedOut = true
-                        try? execution.send(signal: .kill)
-                        continue
-                    }
-                    finished += 1
-                    if finished == 2 { group.cancelAll() }
+            try await Self.supervise(execution, timeout: timeout, box: box) {
+                for try await buffer in execution.standardOutput {
+                    let bytes = buffer.withUnsafeBytes { [UInt8]($0) }
+                    try await consumer.body(bytes)
                 }
             }
         }
-        let status: Int32
-        switch result.terminationStatus {
-        case .exited(let code): status = Int32(code)
-        case .signaled(let signal): status = 128 + Int32(signal)
+        return Output(status: Self.status(result.terminationStatus), stdout: [], stderr: box.stderr, truncated: false, timedOut: box.timedOut)
+    }
+
+    /// Keeps kubectl's standard error (64 KiB) and kills it at `timeout`, while `readOutput`
+    /// reads its standard output; returns once both are read to their end.
+    private static func supervise<Input: InputProtocol, Out: OutputProtocol>(
+        _ execution: Execution<Input, Out, SequenceOutput>, timeout: Double?, box: RunBox,
+        readOutput: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await readOutput()
+                return true
+            }
+            group.addTask {
+                for try await buffer in execution.standardError {
+                    buffer.withUnsafeBytes { bytes in
+                        let room = 64 * 1024 - box.stderr.count
+                        if room > 0 { box.stderr.append(contentsOf: bytes.prefix(room)) }
+                    }
+                }
+                return true
+            }
+            if let timeout {
+                group.addTask {
+                    // true: cancelled because kubectl ended first; false: the deadline.
+                    try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                    return Task.isCancelled
+                }
+            }
+            var finished = 0
+            while let done = try await group.next() {
+                if !done {
+                    box.timedOut = true
+                    try? execution.send(signal: .kill)
+                    continue
+                }
+                finished += 1
+                if finished == 2 { group.cancelAll() }
+            }
         }
-        return Output(status: status, stdout: [], stderr: box.stderr, truncated: false, timedOut: box.timedOut)
+    }
+
+    /// The exit status, or 128 + the signal that ended it.
+    private static func status(_ termination: TerminationStatus) -> Int32 {
+        switch termination {
+        case .exited(let code): Int32(code)
+        case .signaled(let signal): 128 + Int32(signal)
+        }
     }
 }
 
@@ -193,54 +203,21 @@ extension Kubectl {
         var options = PlatformOptions()
         options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .milliseconds(500))]
         let args = self.arguments(arguments, requestTimeout: requestTimeout)
-        final class Box: @unchecked Sendable {
-            var stderr: [UInt8] = []
-            var timedOut = false
-        }
-        let box = Box()
+        let box = RunBox()
         let result = try await Subprocess.run(
             .path(FilePath(binary)), arguments: Arguments(args), environment: .inherit, platformOptions: options,
             input: .none, output: .fileDescriptor(FileDescriptor(rawValue: standardOutput), closeAfterSpawningProcess: true), error: .sequence
         ) { execution in
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    await untilRead()
-                    return true
-                }
-                group.addTask {
-                    for try await buffer in execution.standardError {
-                        buffer.withUnsafeBytes { bytes in
-                            let room = 64 * 1024 - box.stderr.count
-                            if room > 0 { box.stderr.append(contentsOf: bytes.prefix(room)) }
-                        }
-                    }
-                    return true
-                }
-                if let timeout {
-                    group.addTask {
-                        try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
-                        return Task.isCancelled
-                    }
-                }
-                var finished = 0
-                while let done = try await group.next() {
-                    if !done {
-                        box.timedOut = true
-                        try? execution.send(signal: .kill)
-                        continue
-                    }
-                    finished += 1
-                    if finished == 2 { group.cancelAll() }
-                }
-            }
+            try await Self.supervise(execution, timeout: timeout, box: box) { await untilRead() }
         }
-        let status: Int32
-        switch result.terminationStatus {
-        case .exited(let code): status = Int32(code)
-        case .signaled(let signal): status = 128 + Int32(signal)
-        }
-        return Output(status: status, stdout: [], stderr: box.stderr, truncated: false, timedOut: box.timedOut)
+        return Output(status: Self.status(result.terminationStatus), stdout: [], stderr: box.stderr, truncated: false, timedOut: box.timedOut)
     }
+}
+
+/// What a run of kubectl collects beside its standard output (one writer task each field).
+private final class RunBox: @unchecked Sendable {
+    var stderr: [UInt8] = []
+    var timedOut = false
 }
 
 /// The output callback runs on one task at a time (the standard output reader).
