@@ -184,15 +184,26 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
             headers.add(name: "Host", value: "localhost")
             let delegate = BodyDelegate(consumer)
             let deadline: NIODeadline? = timeout.map { .now() + .milliseconds(Int64($0 * 1000)) }
+            let result: Result<Kubectl.Output, Error>
             do {
                 let request = try HTTPClient.Request(url: url, method: .GET, headers: headers)
                 let task = client.execute(request: request, delegate: delegate, deadline: deadline)
-                return try await withTaskCancellationHandler {
-                    try await task.futureResult.get()
-                } onCancel: {
-                    task.cancel()
-                }
+                result = .success(
+                    try await withTaskCancellationHandler {
+                        try await task.futureResult.get()
+                    } onCancel: {
+                        task.cancel()
+                    })
             } catch {
+                result = .failure(error)
+            }
+            // A request cut mid-body ends before its consumer is done with the last piece: wait
+            // for it, so a watch's last object is not applied after the list that follows.
+            await delegate.settle()
+            switch result {
+            case .success(let output):
+                return output
+            case .failure(let error):
                 if Task.isCancelled { return Kubectl.Output(status: 0, stderr: "") }
                 if let e = error as? HTTPClientError, e == .deadlineExceeded { return Kubectl.Output(status: 1, stderr: "", timedOut: true) }
                 if delegate.answered {
@@ -228,8 +239,16 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
         private let lock = NSLock()
         private var status = 0
         private var errorBody: [UInt8] = []
+        /// The async consumer's piece being taken (one at a time).
+        private var inFlight: Task<Void, Never>?
 
         init(_ consumer: Consumer) { self.consumer = consumer }
+
+        /// Returns once the async consumer is done with the last piece handed to it.
+        func settle() async {
+            let last = lock.withLock { inFlight }
+            await last?.value
+        }
 
         /// The response's head came (a later failure is a cut stream, not a silent proxy).
         var answered: Bool { lock.withLock { status != 0 } }
@@ -263,7 +282,7 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
                 return promise.futureResult
             case .async(let body):
                 let promise = task.eventLoop.makePromise(of: Void.self)
-                Task {
+                let consume = Task {
                     do {
                         try await body(bytes)
                         promise.succeed()
@@ -271,6 +290,7 @@ final class KubectlProxyTransport: KubernetesTransport, @unchecked Sendable {
                         promise.fail(error)
                     }
                 }
+                lock.withLock { inFlight = consume }
                 return promise.futureResult
             }
         }

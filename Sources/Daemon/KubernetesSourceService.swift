@@ -105,7 +105,8 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
         var alerted = false
         /// Output came since the current follow began (it caught up with what was written).
         var readSomething = false
-        /// Woken by a change of the pod (or its deletion) and by a waiting stream's need for a slot.
+        /// Woken by a change of the pod (or its deletion); the time-slice watcher also wakes by
+        /// itself (at the slice's end, then every 5 s, or every second while streams wait).
         let wakeup = Wakeup()
 
         init(namespace: String, pod: String, container: String, node: String?, restarts: Int, running: Bool, floor: Int64) {
@@ -168,7 +169,6 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
 
     public func run() async throws {
         delivery.start()
-        defer { delivery.stop() }
         let (spawns, continuation) = AsyncStream.makeStream(of: StreamState.self)
         lock.withLock { spawn = continuation }
         await withGracefulShutdownHandler {
@@ -190,6 +190,9 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
             self.lock.withLock { self.spawn?.finish() }
             self.slots.releaseAll()
         }
+        // The delivery first: it resumes the streams waiting for room, whose proxy requests
+        // complete their promises on the transport's event loop, which must still run.
+        delivery.stop()
         await transport.shutdown()
     }
 

@@ -95,12 +95,20 @@ struct KubectlLogsTransport: KubernetesTransport {
         // kubectl writes to a pipe that `pipes` reads on its own thread (not a task per pipe).
         let (readEnd, writeEnd) = try PipeReader.makePipe()
         let pipes = self.pipes
+        // The read end is the reader's once `read` is called (it closes it at the pipe's end);
+        // before that (kubectl could not be started) it is closed here.
+        final class Handed: @unchecked Sendable { var value = false }
+        let handed = Handed()
         do {
             return try await kubectl.stream(
                 args, requestTimeout: previous ? kubectl.requestTimeout : nil, timeout: previous ? kubectl.requestTimeout * 4 : nil,
-                standardOutput: writeEnd, untilRead: { await pipes.read(readEnd, into: output) })
+                standardOutput: writeEnd,
+                untilRead: {
+                    handed.value = true
+                    await pipes.read(readEnd, into: output)
+                })
         } catch {
-            pipes.abandon(readEnd)
+            if !handed.value { close(readEnd) }
             throw error
         }
     }

@@ -31,13 +31,15 @@ final class PipeReader: @unchecked Sendable {
 
     init(pacer: ReadPacer) {
         self.pacer = pacer
-        // No pipe, no reading: the first `read` fails its stream (kubectl's output unread).
+        // Without its wake-up pipe (no descriptor left) the thread looks every 100 ms instead.
         wake = (try? Self.makePipe(nonBlockingWrite: true)) ?? (-1, -1)
     }
 
     deinit {
-        close(wake.read)
-        close(wake.write)
+        if wake.read >= 0 {
+            close(wake.read)
+            close(wake.write)
+        }
     }
 
     /// A pipe for one kubectl: the read end (non-blocking, close-on-exec) for `read`, the write
@@ -59,27 +61,29 @@ final class PipeReader: @unchecked Sendable {
         let entry = Entry(fd: fd, output: output)
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                lock.withLock {
+                let refused = lock.withLock { () -> Bool in
+                    // Stopping (or stopped): no thread will read it.
+                    if stopping { return true }
                     entry.done = c
                     entries[fd] = entry
-                    if thread == nil && !stopping {
+                    if thread == nil {
                         let t = Thread { [self] in loop() }
                         t.name = "casewatch-kubectl-pipes"
                         thread = t
                         t.start()
                     }
+                    return false
+                }
+                if refused {
+                    close(fd)
+                    c.resume()
+                    return
                 }
                 signal()
             }
         } onCancel: {
             abandon(entry)
         }
-    }
-
-    /// Gives a pipe up: closed and its reader returns (a kubectl that could not be started).
-    func abandon(_ fd: Int32) {
-        let entry = lock.withLock { entries[fd] }
-        if let entry { abandon(entry) } else { close(fd) }
     }
 
     private func abandon(_ entry: Entry) {
@@ -117,7 +121,7 @@ final class PipeReader: @unchecked Sendable {
             }
             var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
             for e in watched { fds.append(pollfd(fd: e.fd, events: Int16(POLLIN), revents: 0)) }
-            let n = poll(&fds, nfds_t(fds.count), -1)
+            let n = poll(&fds, nfds_t(fds.count), wake.read < 0 ? 100 : -1)
             if n < 0 {
                 if errno == EINTR { continue }
                 Thread.sleep(forTimeInterval: 0.01)

@@ -802,12 +802,16 @@ public final class FileTail: @unchecked Sendable {
     /// be being written: empty, or shorter than `length`, it would pass for a file never read
     /// (and the generation in hand would be read a second time from it). Then this waits, up to
     /// `wait` seconds, for the stream to be whole; a whole `.gz` of a short file is taken as is.
+    /// Only a `.gz` written in the last 5 seconds is waited for (gzip at work); an old one that
+    /// is short or cut (gzip killed) is taken as it is, so it costs no wait at every rotation.
     private func settledGzipFingerprint(_ path: String, length: Int, wait: Double = 2) -> FileFingerprint? {
         let deadline = Self.now() + wait
         while true {
             let fp = FileFingerprint.ofGzip(path: path, length: length)
             if let fp, fp.length >= min(length, FileFingerprint.size) { return fp }
-            if FileFingerprint.isCompleteGzip(path: path) || Self.now() >= deadline { return FileFingerprint.ofGzip(path: path, length: length) }
+            var st = stat()
+            let recent = stat(path, &st) == 0 && Date().timeIntervalSince1970 - (Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9) < 5
+            if !recent || FileFingerprint.isCompleteGzip(path: path) || Self.now() >= deadline { return FileFingerprint.ofGzip(path: path, length: length) }
             usleep(10_000)
         }
     }

@@ -271,6 +271,9 @@ import Testing
         #expect(cluster["instance"] == nil && cluster["pod"] == "pending-0", "\(cluster)")
         let pod = try labels(["kind": "kubectl", "namespace": "blueking", "pod": "web-1", "container": "c", "node": "node-2"])
         #expect(pod["instance"] == "node-2", "\(pod)")
+        // kubectl's own error (no node): the instance that saw it.
+        let api = try labels(["kind": "kubectl"])
+        #expect(api["instance"] == "here", "\(api)")
         let file = try labels(["kind": "file", "file": "/var/log/x.log"])
         #expect(file["instance"] == "here", "\(file)")
     }

@@ -193,9 +193,10 @@ struct WebhookPayloads: Sendable {
     /// labels identify it, annotations describe it; endsAt set (in the past) resolves it.
     func alertmanager(_ a: AlertDocument, now: Double) -> [String: Any] {
         var labels: [String: String] = ["alertname": a.case_id, "severity": a.severity, "dedup_key": a.dedup_key]
-        // An alert about the cluster itself (a Kubernetes event or kubectl error of no node) is
-        // raised alike by every per-node instance: no instance label, so Alertmanager merges them.
-        let clusterWide = (a.origin.kind == SourceKind.events.rawValue || a.origin.kind == SourceKind.kubectl.rawValue) && a.origin.host == nil && a.node == nil
+        // A Kubernetes event of no node (FailedScheduling, a PVC's) is raised alike by every
+        // per-node instance: no instance label, so Alertmanager merges the copies. (kubectl's
+        // own errors keep theirs: an instance that cannot reach the API is that instance's news.)
+        let clusterWide = a.origin.kind == SourceKind.events.rawValue && a.origin.host == nil && a.node == nil
         if !clusterWide { labels["instance"] = a.origin.host ?? a.node ?? hostName }
         if let ns = a.namespace { labels["namespace"] = ns }
         if let pod = a.pod { labels["pod"] = pod }
