@@ -136,16 +136,18 @@ public enum Timestamp {
 public struct AlertRecord: Encodable {
     public static let schemaVersion = 1
 
-    struct Text: Encodable {
-        var en: String
-        var zh: String
+    // The pieces of the record are Codable: the webhook spool reads them back (AlertDocument).
+    public struct Text: Codable, Sendable {
+        public var en: String
+        public var zh: String
         init(_ l: Localized) { en = l.en; zh = l.zh }
+        public subscript(_ l: Language) -> String { l == .zh ? zh : en }
     }
-    struct Line: Encodable {
-        var symptom: String
-        var line_number: Int
-        var line: String
-        var truncated_at: Int?
+    public struct Line: Codable, Sendable {
+        public var symptom: String
+        public var line_number: Int
+        public var line: String
+        public var truncated_at: Int?
     }
     /// Where the alert comes from; also read back from the webhook spool (AlertDocument).
     public struct OriginRecord: Codable, Sendable {
@@ -159,9 +161,9 @@ public struct AlertRecord: Encodable {
         public var identifier: String?
         public var file: String?
     }
-    struct KnowledgeBase: Encodable {
-        var seed: String
-        var heading: String
+    public struct KnowledgeBase: Codable, Sendable {
+        public var seed: String
+        public var heading: String
     }
 
     var schema_version = AlertRecord.schemaVersion

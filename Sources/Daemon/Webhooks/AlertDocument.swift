@@ -6,26 +6,15 @@ import Foundation
 /// (`schema_version` 1), already redacted, read back for the formats that reshape it. The `json`
 /// format sends the spooled bytes as they are.
 struct AlertDocument: Decodable, Sendable {
-    struct Text: Decodable, Sendable {
-        var en: String
-        var zh: String
-        subscript(_ l: Language) -> String { l == .zh ? zh : en }
-    }
+    typealias Text = AlertRecord.Text
     typealias OriginRecord = AlertRecord.OriginRecord
-    struct Line: Decodable, Sendable {
-        var symptom: String
-        var line_number: Int
-        var line: String
-    }
+    typealias Line = AlertRecord.Line
+    typealias KnowledgeBase = AlertRecord.KnowledgeBase
     struct Fix: Decodable, Sendable {
         var en: String
         var zh: String
         var commands: [String]
         subscript(_ l: Language) -> String { l == .zh ? zh : en }
-    }
-    struct KnowledgeBase: Decodable, Sendable {
-        var seed: String
-        var heading: String
     }
 
     var schema_version: Int
