@@ -38,6 +38,35 @@ final class DaemonHarness: @unchecked Sendable {
         try "state_dir: \(stateDir)\n\(body)".write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// The environment of a `casewatch run` under test: READY=1 to the test's notify socket,
+    /// English messages, and none of systemd's directories (the test's own are given as flags).
+    static func environment(notify: String) -> [String: String] {
+        var env = Paths.commandEnvironment
+        env["NOTIFY_SOCKET"] = notify
+        env["CACHE_DIRECTORY"] = nil
+        env["STATE_DIRECTORY"] = nil
+        env["RUNTIME_DIRECTORY"] = nil
+        return env
+    }
+
+    /// A daemon whose only case fires on every "numbered line N" of identifier `numbers`, each
+    /// hit its own alert (dedup off), sent to `sinks` (YAML under `sinks:`, indented two
+    /// spaces): to count lines and alerts one for one. `extra`: more top-level YAML.
+    static func everyLineAlerts(sinks: String = "  journald: {}", extra: String = "") throws -> DaemonHarness {
+        let h = try DaemonHarness()
+        try h.addCase(id: "test-every-line", regex: "numbered line (?<n>[0-9]+)$", example: "numbered line 1")
+        try h.configure("""
+            patterns: {builtin: false, dirs: [\(h.patternsDir)]}
+            dedup: {enabled: false}
+            sources:
+              journald: {identifiers: [numbers]}
+            sinks:
+            \(sinks)
+            \(extra)
+            """)
+        return h
+    }
+
     /// A case of the operator's own, in patterns.d.
     func addCase(id: String, regex: String, example: String, file: String = "mine.yaml") throws {
         try operatorCaseYAML(id: id, symptomID: "hit", regex: regex, example: example)
@@ -47,12 +76,7 @@ final class DaemonHarness: @unchecked Sendable {
     /// Starts `casewatch run` inside the namespace and waits for READY=1.
     @discardableResult
     func start(environment extra: [String: String] = [:], awaitReady: Bool = true) throws -> SpawnedProcess {
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        env["LANG"] = "en_US.UTF-8"
-        env["LC_ALL"] = nil
-        env["CACHE_DIRECTORY"] = nil
-        env["STATE_DIRECTORY"] = nil
+        var env = Self.environment(notify: notify.path)
         for (k, v) in extra { env[k] = v }
         let d = try journald.spawn(
             [Paths.casewatch, "run", "--config", configPath, "--cache-dir", dir.appendingPathComponent("cache").path, "--retry-delay", "0.2", "--log-level", extra["CASEWATCH_LOG"] ?? "info"],

@@ -110,9 +110,7 @@ final class FileDaemon: @unchecked Sendable {
 
     @discardableResult
     func start(prefix: [String] = [], environment extra: [String: String] = [:]) throws -> SpawnedProcess {
-        var env = Paths.commandEnvironment
-        env["NOTIFY_SOCKET"] = notify.path
-        env["STATE_DIRECTORY"] = nil
+        var env = DaemonHarness.environment(notify: notify.path)
         for (k, v) in extra { env[k] = v }
         // CASEWATCH_BINARY: another build (scripts/bench/logrotate.sh runs the release one).
         let binary = ProcessInfo.processInfo.environment["CASEWATCH_BINARY"] ?? Paths.casewatch

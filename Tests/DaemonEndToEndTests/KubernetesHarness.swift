@@ -65,13 +65,7 @@ final class KubernetesHarness: @unchecked Sendable {
     /// others wait.
     @discardableResult
     func start(slice: Double = 0.5) throws -> SpawnedProcess {
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        env["LANG"] = "en_US.UTF-8"
-        env["LC_ALL"] = nil
-        env["CACHE_DIRECTORY"] = nil
-        env["STATE_DIRECTORY"] = nil
-        env["RUNTIME_DIRECTORY"] = nil
+        var env = DaemonHarness.environment(notify: notify.path)
         env["CASEWATCH_KUBERNETES_SLICE"] = "\(slice)"
         // The benchmark runs a release build (CASEWATCH_BENCH_BINARY); the tests the debug one.
         let binary = ProcessInfo.processInfo.environment["CASEWATCH_BENCH_BINARY"] ?? Paths.casewatch

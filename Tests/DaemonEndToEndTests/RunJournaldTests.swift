@@ -8,22 +8,6 @@ import Testing
 @Suite struct RunJournaldTests {
     static let crashLoop = "E1130 10:00:00.000000    1234 pod_workers.go:965] \"Error syncing pod, skipping\" err=\"failed to \\\"StartContainer\\\" for \\\"gateway\\\" with CrashLoopBackOff: \\\"back-off 5m0s restarting failed container=gateway pod=bk-repo-gateway-0_blueking(8a1b)\\\"\""
 
-    /// A daemon whose only case fires on every "numbered line N" of identifier `numbers`, each
-    /// hit its own alert (dedup off): to count lines and alerts one for one.
-    static func everyLineAlerts() throws -> DaemonHarness {
-        let h = try DaemonHarness()
-        try h.addCase(id: "test-every-line", regex: "numbered line (?<n>[0-9]+)$", example: "numbered line 1")
-        try h.configure("""
-            patterns: {builtin: false, dirs: [\(h.patternsDir)]}
-            dedup: {enabled: false}
-            sources:
-              journald: {identifiers: [numbers]}
-            sinks:
-              journald: {}
-            """)
-        return h
-    }
-
     @Test func aSymptomFromKubeletBecomesAStructuredAlert() throws {
         let h = try DaemonHarness()
         try h.configure("sources:\n  journald: {}\nsinks:\n  journald: {}\n")
@@ -51,7 +35,7 @@ import Testing
     /// Nothing lost, nothing twice: 10,000 numbered lines, an operator case that fires on each,
     /// dedup off; the daemon is killed with SIGKILL three times while it reads and started again.
     @Test func sigkillAndRestartLoseNoLineAndAlertNoneTwice() throws {
-        let h = try Self.everyLineAlerts()
+        let h = try DaemonHarness.everyLineAlerts()
         try h.start()
         let total = 10_000
         let writer = Thread {
@@ -85,7 +69,7 @@ import Testing
     }
 
     @Test func rotationVacuumAndAJournaldRestartLoseNothing() throws {
-        let h = try Self.everyLineAlerts()
+        let h = try DaemonHarness.everyLineAlerts()
         try h.start()
         var next = 1
         func write(_ n: Int) throws {

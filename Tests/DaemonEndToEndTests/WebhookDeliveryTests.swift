@@ -95,7 +95,7 @@ import Testing
         let receiver = try HTTPReceiver()
         let tooFast = HTTPReceiver.Answer(status: 200, body: "{\"errcode\":130101,\"errmsg\":\"send too fast, exceed 20 times per minute\"}")
         receiver.script([tooFast, tooFast])
-        let h = try WebhookEndToEndTests.numbered("""
+        let h = try DaemonHarness.everyLineAlerts(sinks: """
               webhooks:
                 - {name: ding, url: "\(receiver.url)/robot/send?access_token=AccessT0ken", format: dingtalk, secret: SECsigning1, rate_limit: 3/4s, language: zh}
             """)

@@ -10,23 +10,6 @@ import Testing
 @Suite struct WebhookEndToEndTests {
     static let fastBackoff = ["CASEWATCH_WEBHOOK_BACKOFF": "0.05,0.3"]
 
-    /// A daemon whose one case fires on every "numbered line N" of identifier `numbers` (dedup
-    /// off: each line its own alert) and sends it to `sinks`.
-    static func numbered(_ sinks: String, extra: String = "") throws -> DaemonHarness {
-        let h = try DaemonHarness()
-        try h.addCase(id: "test-every-line", regex: "numbered line (?<n>[0-9]+)$", example: "numbered line 1")
-        try h.configure("""
-            patterns: {builtin: false, dirs: [\(h.patternsDir)]}
-            dedup: {enabled: false}
-            sources:
-              journald: {identifiers: [numbers]}
-            sinks:
-            \(sinks)
-            \(extra)
-            """)
-        return h
-    }
-
     /// The JSON alerts among the receiver's requests that were answered 2xx: the first
     /// `failed` requests were scripted to fail.
     static func accepted(_ requests: [HTTPReceiver.Request], failed: Int = 0) -> [[String: Any]] {
@@ -88,7 +71,7 @@ import Testing
     @Test func fiveHundredsFirstThenEveryAlertArrivesOnceInOrder() throws {
         let receiver = try HTTPReceiver()
         receiver.script(Array(repeating: .init(status: 500, body: "busy"), count: 20))
-        let h = try Self.numbered("  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json}")
+        let h = try DaemonHarness.everyLineAlerts(sinks: "  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json}")
         try h.start(environment: Self.fastBackoff)
         let total = 60
         try h.journald.log((1...total).map { "numbered line \($0)" }, identifier: "numbers")
@@ -111,7 +94,7 @@ import Testing
         let outage = 5.0  // shortened from 2 minutes for CI
         let receiver = try HTTPReceiver()
         try receiver.down()
-        let h = try Self.numbered("  journald: {}\n  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json}")
+        let h = try DaemonHarness.everyLineAlerts(sinks: "  journald: {}\n  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json}")
         try h.start(environment: Self.fastBackoff)
         let downSince = Date()
         try h.journald.log((1...250).map { "numbered line \($0)" }, identifier: "numbers")
@@ -142,7 +125,7 @@ import Testing
     @Test func retryAfterIsHonoured() throws {
         let receiver = try HTTPReceiver()
         receiver.script([.init(status: 429, body: "slow down", headers: ["Retry-After": "2"])])
-        let h = try Self.numbered("  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json}")
+        let h = try DaemonHarness.everyLineAlerts(sinks: "  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json}")
         try h.start(environment: Self.fastBackoff)
         try h.journald.log(["numbered line 1"], identifier: "numbers")
         var times: [Date] = []
@@ -161,7 +144,7 @@ import Testing
     @Test func aFullSpoolDropsTheOldestAndSaysSo() throws {
         let receiver = try HTTPReceiver()
         try receiver.down()
-        let h = try Self.numbered("  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json}", extra: "spool: {max_bytes: 64KiB}")
+        let h = try DaemonHarness.everyLineAlerts(sinks: "  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json}", extra: "spool: {max_bytes: 64KiB}")
         try h.start(environment: Self.fastBackoff)
         let total = 150
         try h.journald.log((1...total).map { "numbered line \($0)" }, identifier: "numbers")
@@ -190,7 +173,7 @@ import Testing
     @Test func aStopWhileTheReceiverIsDownKeepsTheAlertForTheNextStart() throws {
         let receiver = try HTTPReceiver()
         try receiver.down()
-        let h = try Self.numbered("  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json, timeout: 30s}")
+        let h = try DaemonHarness.everyLineAlerts(sinks: "  webhooks:\n    - {name: hook, url: \"\(receiver.url)/in\", format: json, timeout: 30s}")
         try h.start(environment: Self.fastBackoff)
         try h.journald.log(["numbered line 1"], identifier: "numbers")
         let queue = h.stateDir + "/spool/hook/queue"
