@@ -13,6 +13,8 @@ public final class HTTPReceiver: @unchecked Sendable {
         public var uri: String
         public var headers: [String: String]
         public var body: Data
+        /// When its body had arrived (the receiver's clock, before it answered).
+        public var received = Date()
         public var text: String { String(decoding: body, as: UTF8.self) }
         /// The body as a JSON object (nil when it is not one).
         public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
