@@ -532,7 +532,9 @@ public final class KubernetesSourceService: Service, @unchecked Sendable {
             return max(s.deduper.floor, s.deduper.newest)
         }
         let output = logOutput(s, previous: false)
-        let slice = tuning.slice
+        // Jittered (±25 %): streams that started together do not all give their slots up, and
+        // open their next requests, in the same instant (a burst on the API server).
+        let slice = tuning.slice * Double.random(in: 0.75...1.25)
         let slots = self.slots
         let result: (Kubectl.Output?, Error?, Bool) = await withTaskGroup(of: (Kubectl.Output?, Error?, Bool).self) { group in
             group.addTask {

@@ -122,6 +122,7 @@ import Testing
             }
             Thread.sleep(forTimeInterval: 0.2)
         }
+        print("max_streams 50, \(transport) kubectl \(version): daemon peak \(peak.map { "\(Int($0))" } ?? "none"), server saw \(h.server.maxOpenLogStreams) log streams at once")
         #expect(peak != nil && peak! <= 50, "at most max_streams streams at once in the daemon: \(String(describing: peak))")
         #expect((peak ?? 0) >= 10, "streams run side by side")
         if transport == "kubectl-logs" {
