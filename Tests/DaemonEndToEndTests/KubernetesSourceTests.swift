@@ -28,10 +28,13 @@ import Testing
         let h = try KubernetesHarness(kubectl: version, transport: transport)
         try h.configure()
         try h.start()
+        let appeared = Date()
         h.server.addPod(namespace: "blueking", name: "bk-web-0", containers: [.init("web")], initContainers: [.init("setup")])
         h.server.appendLog(namespace: "blueking", pod: "bk-web-0", container: "setup", ["probe-line 1 from the init container"])
         h.server.appendLog(namespace: "blueking", pod: "bk-web-0", container: "web", ["probe-line 2 from the app"])
         let alerts = h.awaitAlerts(count: 2) { $0["case_id"] as? String == "probe" }
+        // The delay, for docs/PERFORMANCE.md (the alerts are polled every 50 ms).
+        print(String(format: "a new pod's alerts, %@ kubectl %@: %.2f s after the pod appeared", transport, version, Date().timeIntervalSince(appeared)))
         #expect(alerts.count == 2, "\(h.daemon?.stderr ?? "")")
         let web = try #require(alerts.first { $0.origin("container") == "web" })
         #expect(web.origin("namespace") == "blueking" && web.origin("pod") == "bk-web-0" && web.origin("kind") == "kubectl")
